@@ -1,0 +1,180 @@
+"""The GAN models of the tutorial: the seeds' DCGAN and MLP GAN, and the frozen composite.
+
+Every generator maps a latent vector of ``latent_dim`` numbers to a 28x28x1 image in
+[-1, 1] (tanh), the range :func:`gan_helpers.data.to_model_range` puts MNIST in.
+Every discriminator maps such an image to one probability, "this digit is real".
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+IMAGE_SHAPE = (28, 28, 1)
+LATENT_DIM = 100
+
+
+def build_dcgan_discriminator(
+    filters: int = 64, dropout: float = 0.4, name: str = "dcgan_discriminator"
+) -> keras.Model:
+    """The seed's convolutional discriminator.
+
+    (28, 28, 1) image -> two blocks of stride-2 3x3 ``Conv2D`` + ``LeakyReLU(0.2)`` +
+    ``Dropout`` (28 -> 14 -> 7 pixels) -> flatten -> ``Dense(1, sigmoid)``.
+    With the defaults it has 40,705 parameters, all trainable.
+    """
+    return keras.Sequential(
+        [
+            keras.Input(IMAGE_SHAPE),
+            layers.Conv2D(filters, 3, strides=2, padding="same"),
+            layers.LeakyReLU(0.2),
+            layers.Dropout(dropout),
+            layers.Conv2D(filters, 3, strides=2, padding="same"),
+            layers.LeakyReLU(0.2),
+            layers.Dropout(dropout),
+            layers.Flatten(),
+            layers.Dense(1, activation="sigmoid"),
+        ],
+        name=name,
+    )
+
+
+def build_dcgan_generator(
+    latent_dim: int = LATENT_DIM, filters: int = 128, name: str = "dcgan_generator"
+) -> keras.Model:
+    """The seed's convolutional generator.
+
+    (latent_dim,) -> ``Dense`` to 7x7x``filters`` -> two stride-2 4x4 ``Conv2DTranspose``
+    (7 -> 14 -> 28 pixels), each with ``LeakyReLU(0.2)`` -> 7x7 ``Conv2D`` to one channel
+    with tanh -> (28, 28, 1). With the defaults it has 1,164,289 parameters.
+    """
+    return keras.Sequential(
+        [
+            keras.Input((latent_dim,)),
+            layers.Dense(7 * 7 * filters),
+            layers.LeakyReLU(0.2),
+            layers.Reshape((7, 7, filters)),
+            layers.Conv2DTranspose(filters, 4, strides=2, padding="same"),
+            layers.LeakyReLU(0.2),
+            layers.Conv2DTranspose(filters, 4, strides=2, padding="same"),
+            layers.LeakyReLU(0.2),
+            layers.Conv2D(1, 7, padding="same", activation="tanh"),
+        ],
+        name=name,
+    )
+
+
+def build_mlp_generator(
+    latent_dim: int = LATENT_DIM,
+    widths: tuple[int, ...] = (256, 512, 1024),
+    name: str = "mlp_generator",
+) -> keras.Model:
+    """The second seed's fully connected generator.
+
+    (latent_dim,) -> for each width: ``Dense`` + ``LeakyReLU(0.2)`` +
+    ``BatchNormalization(momentum=0.8)`` -> ``Dense(784, tanh)`` -> (28, 28, 1).
+    With the defaults it has 1,493,520 parameters (3,584 of them BatchNorm statistics).
+    """
+    stack: list[layers.Layer] = [keras.Input((latent_dim,))]
+    for width in widths:
+        stack += [
+            layers.Dense(width),
+            layers.LeakyReLU(0.2),
+            layers.BatchNormalization(momentum=0.8),
+        ]
+    stack += [layers.Dense(28 * 28, activation="tanh"), layers.Reshape(IMAGE_SHAPE)]
+    return keras.Sequential(stack, name=name)
+
+
+def build_mlp_discriminator(
+    widths: tuple[int, ...] = (512, 256), name: str = "mlp_discriminator"
+) -> keras.Model:
+    """The second seed's fully connected discriminator.
+
+    (28, 28, 1) -> flatten to 784 -> for each width: ``Dense`` + ``LeakyReLU(0.2)`` ->
+    ``Dense(1, sigmoid)``. With the defaults it has 533,505 parameters.
+    """
+    stack: list[layers.Layer] = [keras.Input(IMAGE_SHAPE), layers.Flatten()]
+    for width in widths:
+        stack += [layers.Dense(width), layers.LeakyReLU(0.2)]
+    stack.append(layers.Dense(1, activation="sigmoid"))
+    return keras.Sequential(stack, name=name)
+
+
+class FrozenDiscriminatorComposite(keras.Model):
+    """``discriminator(generator(z))``, a model that trains only the generator.
+
+    This is the seeds' "GAN model": the generator is scored by the discriminator, and
+    training it with the label "real" teaches the generator to fool the discriminator.
+    The discriminator must not learn here, or it would learn to call fakes real.
+
+    The seeds froze it with ``discriminator.trainable = False``. In Keras 3 that flag is
+    live and belongs to the layer object, which the composite shares with the stand-alone
+    discriminator: setting it freezes the discriminator *everywhere*, and its own
+    ``train_on_batch`` then silently trains nothing. So this composite leaves the flag
+    alone and instead declares which weights it trains: exactly the generator's. The
+    discriminator's weights stay in the forward pass (gradients flow through them to
+    the generator) but are never handed to this model's optimizer.
+
+    The discriminator runs in training mode here, as in the seeds, so its dropout is
+    active; it must not hold layers that update state in training mode
+    (``BatchNormalization``), or those statistics would drift while it is "frozen".
+    """
+
+    def __init__(
+        self, generator: keras.Model, discriminator: keras.Model, name: str = "composite"
+    ) -> None:
+        super().__init__(name=name)
+        self.generator = generator
+        self.discriminator = discriminator
+
+    def call(self, latent: keras.KerasTensor, training: bool | None = None) -> keras.KerasTensor:
+        return self.discriminator(self.generator(latent, training=training), training=training)
+
+    @property
+    def trainable_weights(self) -> list[keras.Variable]:
+        return self.generator.trainable_weights if self.trainable else []
+
+    @property
+    def trainable_variables(self) -> list[keras.Variable]:
+        return self.generator.trainable_variables if self.trainable else []
+
+    @property
+    def non_trainable_weights(self) -> list[keras.Variable]:
+        frozen = self.generator.non_trainable_weights + self.discriminator.weights
+        return frozen if self.trainable else self.weights
+
+    @property
+    def non_trainable_variables(self) -> list[keras.Variable]:
+        trainable_ids = {id(v) for v in self.trainable_variables}
+        return [v for v in self.variables if id(v) not in trainable_ids]
+
+
+def build_composite(
+    generator: keras.Model, discriminator: keras.Model
+) -> FrozenDiscriminatorComposite:
+    """Chain ``generator`` then ``discriminator`` with the discriminator frozen inside.
+
+    The result maps (batch, latent_dim) latent vectors to (batch, 1) probabilities. Its
+    trainable weights are exactly the generator's, while ``discriminator`` keeps training
+    normally on its own. Compile it with the generator's optimizer and
+    ``binary_crossentropy``, then train it on latent vectors labelled 1 ("real").
+    """
+    if any(isinstance(layer, layers.BatchNormalization) for layer in _all_layers(discriminator)):
+        raise ValueError(
+            f"{discriminator.name} has BatchNormalization layers, whose moving statistics "
+            "would change while the discriminator is frozen in the composite. Use a "
+            "discriminator without BatchNormalization (dropout, spectral or layer "
+            "normalisation are fine)."
+        )
+    latent_dim = generator.input_shape[-1]
+    composite = FrozenDiscriminatorComposite(generator, discriminator)
+    composite.build((None, latent_dim))
+    return composite
+
+
+def _all_layers(model: keras.Model) -> list[layers.Layer]:
+    found = []
+    for layer in getattr(model, "layers", []):
+        found += [layer, *_all_layers(layer)]
+    return found
