@@ -1,0 +1,164 @@
+"""Adversarial training: one step, and a loop with a progress bar and a history.
+
+A step follows the seeds: the discriminator learns from a batch that is half real
+digits (label 1) and half generated ones (label 0); then the generator learns through
+the frozen composite, from latent vectors labelled 1, i.e. "make the discriminator call
+these real". Both updates run inside one compiled ``tf.function``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import keras
+import numpy as np
+import tensorflow as tf
+from tqdm.auto import tqdm
+
+from gan_helpers.models import build_composite
+from gan_helpers.reproducibility import DEFAULT_SEED
+
+METRIC_NAMES = ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")
+
+
+def seed_optimizer(learning_rate: float = 2e-4, beta_1: float = 0.5) -> keras.Optimizer:
+    """Adam as the seeds (and the DCGAN paper) set it: a small step, short momentum."""
+    return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1)
+
+
+@dataclass
+class History:
+    """Per-step training record: losses and the discriminator's accuracy on each half."""
+
+    d_loss: list[float] = field(default_factory=list)
+    g_loss: list[float] = field(default_factory=list)
+    d_acc_real: list[float] = field(default_factory=list)
+    d_acc_fake: list[float] = field(default_factory=list)
+
+    def append(self, metrics: dict[str, float]) -> None:
+        """Add one step's metrics (a dict with the keys of :data:`METRIC_NAMES`)."""
+        for name in METRIC_NAMES:
+            getattr(self, name).append(float(metrics[name]))
+
+    def as_dict(self) -> dict[str, list[float]]:
+        """The record as plain lists, ready for JSON."""
+        return asdict(self)
+
+    def __len__(self) -> int:
+        return len(self.d_loss)
+
+
+class GANTrainer:
+    """Trains a generator and a discriminator against each other.
+
+    ``batch_size`` counts the images of one discriminator update: half real, half fake.
+    The generator update uses ``batch_size`` latent vectors, as in the seeds.
+    """
+
+    def __init__(
+        self,
+        generator: keras.Model,
+        discriminator: keras.Model,
+        *,
+        d_optimizer: keras.Optimizer | None = None,
+        g_optimizer: keras.Optimizer | None = None,
+    ) -> None:
+        self.generator = generator
+        self.discriminator = discriminator
+        self.composite = build_composite(generator, discriminator)
+        self.latent_dim: int = generator.input_shape[-1]
+        self.d_optimizer = d_optimizer or seed_optimizer()
+        self.g_optimizer = g_optimizer or seed_optimizer()
+        # Built eagerly: creating optimizer slots inside the traced step is fragile.
+        self.d_optimizer.build(discriminator.trainable_variables)
+        self.g_optimizer.build(self.composite.trainable_variables)
+        self._bce = keras.losses.BinaryCrossentropy()
+        self._compiled_step = tf.function(self._step)
+
+    def _step(
+        self, real_images: tf.Tensor, latent_for_d: tf.Tensor, latent_for_g: tf.Tensor
+    ) -> dict[str, tf.Tensor]:
+        fake_images = self.generator(latent_for_d, training=True)
+        images = tf.concat([real_images, fake_images], axis=0)
+        n_real = tf.shape(real_images)[0]
+        labels = tf.concat([tf.ones((n_real, 1)), tf.zeros((tf.shape(fake_images)[0], 1))], 0)
+        with tf.GradientTape() as tape:
+            predictions = self.discriminator(images, training=True)
+            d_loss = self._bce(labels, predictions)
+        weights = self.discriminator.trainable_weights
+        self.d_optimizer.apply(tape.gradient(d_loss, weights), weights)
+
+        with tf.GradientTape() as tape:
+            verdict = self.composite(latent_for_g, training=True)
+            g_loss = self._bce(tf.ones_like(verdict), verdict)
+        weights = self.composite.trainable_weights
+        self.g_optimizer.apply(tape.gradient(g_loss, weights), weights)
+
+        said_real = tf.cast(predictions > 0.5, tf.float32)
+        return {
+            "d_loss": d_loss,
+            "g_loss": g_loss,
+            "d_acc_real": tf.reduce_mean(said_real[:n_real]),
+            "d_acc_fake": 1.0 - tf.reduce_mean(said_real[n_real:]),
+        }
+
+    def train_step(self, real_images: np.ndarray, rng: np.random.Generator) -> dict[str, float]:
+        """One discriminator update then one generator update; returns the step's metrics.
+
+        ``real_images`` is (n, 28, 28, 1) in [-1, 1]; ``n`` fakes are drawn for the
+        discriminator and ``2 n`` latent vectors for the generator.
+        """
+        n = len(real_images)
+        latent_for_d = rng.standard_normal((n, self.latent_dim), dtype=np.float32)
+        latent_for_g = rng.standard_normal((2 * n, self.latent_dim), dtype=np.float32)
+        metrics = self._compiled_step(real_images, latent_for_d, latent_for_g)
+        return {name: float(value) for name, value in metrics.items()}
+
+    def fit(
+        self,
+        images: np.ndarray,
+        *,
+        epochs: int | None = None,
+        steps: int | None = None,
+        batch_size: int = 256,
+        seed: int = DEFAULT_SEED,
+        progress: bool = True,
+    ) -> History:
+        """Train for ``epochs`` passes over ``images`` or for exactly ``steps`` steps.
+
+        Each epoch visits the images in a fresh random order, ``batch_size // 2`` real
+        images per step (the other half of the discriminator's batch is fake). ``seed``
+        fixes that order and every latent vector drawn, so on one machine the same seed,
+        the same starting weights and the same data give the same result bit for bit.
+        """
+        if (epochs is None) == (steps is None):
+            raise ValueError("Give exactly one of epochs= or steps=.")
+        n_real = batch_size // 2
+        if n_real < 1 or n_real > len(images):
+            raise ValueError(
+                f"batch_size={batch_size} needs between 2 and {2 * len(images)} "
+                f"for {len(images)} training images."
+            )
+        steps_per_epoch = len(images) // n_real
+        total = steps if steps is not None else epochs * steps_per_epoch
+        if total < 1:
+            raise ValueError(f"Nothing to train: {total} steps. Ask for at least one.")
+
+        rng = np.random.default_rng(seed)
+        history = History()
+        bar = tqdm(total=total, desc="training", unit="step", disable=not progress)
+        order = rng.permutation(len(images))
+        for step in range(total):
+            position = step % steps_per_epoch
+            if step and position == 0:
+                order = rng.permutation(len(images))
+            batch = images[order[position * n_real : (position + 1) * n_real]]
+            metrics = self.train_step(batch, rng)
+            history.append(metrics)
+            bar.update()
+            if step % 10 == 0 or step == total - 1:
+                bar.set_postfix(
+                    d_loss=f"{metrics['d_loss']:.3f}", g_loss=f"{metrics['g_loss']:.3f}"
+                )
+        bar.close()
+        return history

@@ -1,0 +1,80 @@
+"""The adversarial loop: both players learn, the record is complete, seeds repeat exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gan_helpers.models import build_dcgan_discriminator, build_dcgan_generator
+from gan_helpers.reproducibility import seed_everything
+from gan_helpers.training import METRIC_NAMES, GANTrainer
+
+
+def small_trainer() -> GANTrainer:
+    generator = build_dcgan_generator(latent_dim=16, filters=16)
+    discriminator = build_dcgan_discriminator(filters=8)
+    return GANTrainer(generator, discriminator)
+
+
+def all_weights(trainer: GANTrainer) -> list[np.ndarray]:
+    return [w.numpy() for w in trainer.generator.weights + trainer.discriminator.weights]
+
+
+def test_one_step_moves_both_players(small_images: np.ndarray) -> None:
+    trainer = small_trainer()
+    g_before = [w.numpy() for w in trainer.generator.trainable_weights]
+    d_before = [w.numpy() for w in trainer.discriminator.trainable_weights]
+    metrics = trainer.train_step(small_images[:32], np.random.default_rng(0))
+    assert set(metrics) == set(METRIC_NAMES)
+    assert 0.0 <= metrics["d_acc_real"] <= 1.0 and 0.0 <= metrics["d_acc_fake"] <= 1.0
+    assert np.isfinite(metrics["d_loss"]) and np.isfinite(metrics["g_loss"])
+    for old, weight in zip(g_before, trainer.generator.trainable_weights, strict=True):
+        assert not np.array_equal(old, weight.numpy())
+    for old, weight in zip(d_before, trainer.discriminator.trainable_weights, strict=True):
+        assert not np.array_equal(old, weight.numpy())
+
+
+def test_fit_records_every_step_and_counts_epochs(small_images: np.ndarray) -> None:
+    history = small_trainer().fit(small_images, epochs=2, batch_size=128, progress=False)
+    # 512 images, 64 real per step: 8 steps an epoch.
+    assert len(history) == 16
+    assert set(history.as_dict()) == set(METRIC_NAMES)
+    assert all(len(values) == 16 for values in history.as_dict().values())
+
+
+def test_same_seed_same_weights_bit_for_bit(small_images: np.ndarray) -> None:
+    runs = []
+    for _ in range(2):
+        seed_everything(7)
+        trainer = small_trainer()
+        history = trainer.fit(small_images, steps=12, batch_size=64, seed=7, progress=False)
+        runs.append((all_weights(trainer), history.as_dict()))
+    (weights_a, history_a), (weights_b, history_b) = runs
+    assert history_a == history_b
+    assert all(np.array_equal(a, b) for a, b in zip(weights_a, weights_b, strict=True))
+
+
+def test_another_seed_gives_another_run(small_images: np.ndarray) -> None:
+    results = []
+    for seed in (7, 8):
+        seed_everything(7)
+        trainer = small_trainer()
+        trainer.fit(small_images, steps=4, batch_size=64, seed=seed, progress=False)
+        results.append(all_weights(trainer))
+    assert not all(np.array_equal(a, b) for a, b in zip(*results, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"steps": 0}, "at least one"),
+        ({"epochs": 0}, "at least one"),
+        ({"steps": 3, "epochs": 1}, "exactly one"),
+        ({}, "exactly one"),
+        ({"steps": 3, "batch_size": 1}, "batch_size=1"),
+        ({"steps": 3, "batch_size": -4}, "batch_size=-4"),
+    ],
+)
+def test_bad_arguments_are_named(small_images: np.ndarray, kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        small_trainer().fit(small_images, progress=False, **kwargs)
