@@ -1,14 +1,36 @@
 """Helpers for the gan-mnist-tutorial notebooks.
 
-One module per concern: ``paths`` (where files live), ``data`` (MNIST),
-``models`` (generators, discriminators, the frozen composite), ``training``
-(the adversarial step and loop) and ``reproducibility`` (the seed).
+One module per concern: ``paths`` (where files live), ``data`` (MNIST), ``models``
+(generators, discriminators, the frozen composite), ``training`` (the adversarial step
+and loop), ``plots`` (figures) and ``reproducibility`` (the seed).
+
+Importing the package loads TensorFlow once, quietly: its C++ start-up log (CUDA probes,
+CPU feature notes, each line stamped with the time and a process id) would otherwise land
+in every notebook's first output, differ on every run, and fail the nbval comparison.
 """
 
 import os
 
-# TensorFlow's C++ start-up chatter (CUDA probes, CPU feature notes) reaches notebook
-# outputs through the kernel's stderr and differs between machines; keep only errors.
+__version__ = "0.1.0"
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-__version__ = "0.1.0"
+
+def _import_tensorflow_quietly() -> None:
+    # The chatter is written by C++ straight to file descriptor 2 before TensorFlow's log
+    # level applies, so the descriptor itself is pointed at /dev/null for the import and
+    # the device probe. Python exceptions still propagate with their messages.
+    stderr_copy = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()
+    finally:
+        os.dup2(stderr_copy, 2)
+        os.close(stderr_copy)
+        os.close(devnull)
+
+
+_import_tensorflow_quietly()

@@ -252,7 +252,7 @@ def _verified(arrays: Mapping[str, np.ndarray], path: Path, *, downloaded: bool 
 def _download(target: Path) -> dict[str, np.ndarray]:
     """Fetch MNIST through Keras, which caches it under ``~/.keras/datasets``."""
     try:
-        # Imported here so ``import gan_helpers.data`` does not pay for TensorFlow.
+        # Imported here, inside the try, so a broken Keras install also gets the clear error.
         import keras
 
         (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()

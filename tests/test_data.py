@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -119,16 +117,6 @@ def test_sha256_of_hashes_c_order_bytes() -> None:
 
     expected = hashlib.sha256(np.ascontiguousarray(transposed).tobytes()).hexdigest()
     assert sha256_of(transposed) == expected
-
-
-def test_importing_the_module_does_not_import_keras() -> None:
-    # A fresh interpreter, because this test process may already have imported keras.
-    code = "import sys, gan_helpers.data; sys.exit('keras' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", code], check=False)
-    assert result.returncode == 0
-
-
-# --- scaling --------------------------------------------------------------------------------
 
 
 def test_to_model_range_gives_float32_nhwc_in_minus_one_to_one(

@@ -1,0 +1,191 @@
+"""Figures for the notebooks: digit grids, training curves, the toy GAN, progress GIFs.
+
+Plot styling lives here so the notebooks can stay about GANs. Every function draws
+with matplotlib, returns the figure, and leaves showing it to the notebook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.animation import FuncAnimation, PillowWriter
+from matplotlib.figure import Figure
+
+_REAL_COLOUR = "#1f77b4"
+_FAKE_COLOUR = "#d62728"
+_CRITIC_COLOUR = "#2ca02c"
+
+
+def _as_unit_images(images: np.ndarray) -> np.ndarray:
+    """(N, 28, 28[, 1]) images in [-1, 1] or uint8 -> (N, 28, 28) floats in [0, 1]."""
+    images = np.asarray(images)
+    if images.ndim == 4:
+        images = images[..., 0]
+    if images.dtype == np.uint8:
+        return images.astype(np.float32) / 255.0
+    return np.clip((images.astype(np.float32) + 1.0) / 2.0, 0.0, 1.0)
+
+
+def digit_grid(
+    images: np.ndarray,
+    *,
+    ncols: int = 10,
+    titles: Sequence[str] | None = None,
+    suptitle: str | None = None,
+    cell_inches: float = 0.9,
+) -> Figure:
+    """A grid of digits, white on black as MNIST stores them.
+
+    ``images`` may be uint8 (0-255) or model-range floats in [-1, 1]; ``titles`` puts a
+    small caption over each digit (labels, predictions, scores ...).
+    """
+    digits = _as_unit_images(images)
+    nrows = int(np.ceil(len(digits) / ncols))
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(ncols * cell_inches, nrows * cell_inches * (1.2 if titles else 1.0)),
+        squeeze=False,
+    )
+    for index, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if index < len(digits):
+            ax.imshow(digits[index], cmap="gray", vmin=0.0, vmax=1.0)
+            if titles is not None:
+                ax.set_title(titles[index], fontsize=8, pad=2)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout(pad=0.3)
+    return fig
+
+
+def image_strip(rows: Mapping[str, np.ndarray], *, cell_inches: float = 0.9) -> Figure:
+    """Several labelled rows of digits with the same length, one row per entry of ``rows``.
+
+    Used for "the same latent points after 1, 5 and 20 epochs" and for interpolations.
+    """
+    names = list(rows)
+    ncols = max(len(row) for row in rows.values())
+    fig, axes = plt.subplots(
+        len(names), ncols, figsize=(ncols * cell_inches, len(names) * cell_inches), squeeze=False
+    )
+    for row_axes, name in zip(axes, names, strict=True):
+        digits = _as_unit_images(rows[name])
+        for index, ax in enumerate(row_axes):
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            if index < len(digits):
+                ax.imshow(digits[index], cmap="gray", vmin=0.0, vmax=1.0)
+        row_axes[0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
+    fig.tight_layout(pad=0.3)
+    return fig
+
+
+def _smooth(values: Sequence[float], window: int) -> np.ndarray:
+    values = np.asarray(values, dtype=np.float64)
+    window = max(1, min(window, len(values)))
+    kernel = np.ones(window) / window
+    return np.convolve(values, kernel, mode="valid")
+
+
+def training_curves(history: Mapping[str, Sequence[float]], *, smooth: int = 25) -> Figure:
+    """Losses and the discriminator's accuracy on real and fake images, per step.
+
+    ``history`` is :meth:`gan_helpers.training.History.as_dict` (or any mapping with the
+    keys ``d_loss``, ``g_loss``, ``d_acc_real``, ``d_acc_fake``). Curves are averaged
+    over ``smooth`` steps because single-batch values are noisy.
+    """
+    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(11, 3.5))
+    offset = max(1, min(smooth, len(history["d_loss"]))) - 1
+    for key, label, colour in [
+        ("d_loss", "discriminator loss", _REAL_COLOUR),
+        ("g_loss", "generator loss", _FAKE_COLOUR),
+    ]:
+        curve = _smooth(history[key], smooth)
+        loss_ax.plot(np.arange(len(curve)) + offset, curve, label=label, color=colour)
+    loss_ax.axhline(np.log(2), color="gray", lw=0.8, ls="--", label="log 2 (D guesses)")
+    loss_ax.set(xlabel="step", ylabel="binary cross-entropy", title="Losses")
+    loss_ax.legend(frameon=False)
+    for key, label, colour in [
+        ("d_acc_real", "D accuracy on real", _REAL_COLOUR),
+        ("d_acc_fake", "D accuracy on fake", _FAKE_COLOUR),
+    ]:
+        curve = _smooth(history[key], smooth)
+        acc_ax.plot(np.arange(len(curve)) + offset, curve, label=label, color=colour)
+    acc_ax.axhline(0.5, color="gray", lw=0.8, ls="--", label="chance")
+    acc_ax.set(xlabel="step", ylabel="accuracy", ylim=(-0.02, 1.02), title="Discriminator")
+    acc_ax.legend(frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def toy_gan_panels(snapshots: Sequence[Mapping[str, np.ndarray | float | int]]) -> Figure:
+    """One panel per snapshot of the 1-D toy GAN: p_data, p_g, D(x) and the optimal D*.
+
+    Each snapshot holds ``step``, ``x`` (grid), ``p_data`` (density on the grid),
+    ``fake`` (generator samples), ``d`` (discriminator output on the grid).
+    """
+    fig, axes = plt.subplots(
+        1, len(snapshots), figsize=(3.4 * len(snapshots), 3.0), sharey=True, squeeze=False
+    )
+    for ax, snap in zip(axes[0], snapshots, strict=True):
+        x = np.asarray(snap["x"])
+        p_data = np.asarray(snap["p_data"])
+        counts, edges = np.histogram(snap["fake"], bins=60, range=(x[0], x[-1]), density=True)
+        centres = (edges[:-1] + edges[1:]) / 2
+        p_g = np.interp(x, centres, counts)
+        d_star = p_data / np.maximum(p_data + p_g, 1e-12)
+        ax.fill_between(x, p_data, color=_REAL_COLOUR, alpha=0.3, label="$p_{data}$")
+        ax.fill_between(x, p_g, color=_FAKE_COLOUR, alpha=0.3, label="$p_g$")
+        ax.plot(x, snap["d"], color=_CRITIC_COLOUR, lw=2, label="$D(x)$")
+        ax.plot(x, d_star, color="black", lw=1, ls=":", label="$D^*(x)$")
+        ax.set_title(f"step {snap['step']}")
+        ax.set_xlabel("x")
+        ax.set_ylim(0, 1.05)
+    axes[0][0].legend(loc="upper left", frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def save_progress_gif(
+    frames: Sequence[np.ndarray],
+    path: Path,
+    *,
+    captions: Sequence[str] | None = None,
+    ncols: int = 8,
+    fps: int = 4,
+) -> Path:
+    """Animate grids of generated digits (one grid per frame) and save a GIF at ``path``.
+
+    Each frame is (N, 28, 28, 1) in [-1, 1]; it is tiled ``ncols`` wide. Returns ``path``.
+    """
+    tiles = [_tile(_as_unit_images(frame), ncols) for frame in frames]
+    fig, ax = plt.subplots(figsize=(tiles[0].shape[1] / 40, tiles[0].shape[0] / 40 + 0.4))
+    ax.axis("off")
+    shown = ax.imshow(tiles[0], cmap="gray", vmin=0.0, vmax=1.0)
+    title = ax.set_title(captions[0] if captions else "")
+
+    def draw(index: int) -> list:
+        shown.set_data(tiles[index])
+        if captions:
+            title.set_text(captions[index])
+        return [shown, title]
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    FuncAnimation(fig, draw, frames=len(tiles)).save(path, writer=PillowWriter(fps=fps))
+    plt.close(fig)
+    return path
+
+
+def _tile(digits: np.ndarray, ncols: int) -> np.ndarray:
+    nrows = int(np.ceil(len(digits) / ncols))
+    canvas = np.zeros((nrows * 29 + 1, ncols * 29 + 1), dtype=np.float32)
+    for index, digit in enumerate(digits):
+        row, col = divmod(index, ncols)
+        canvas[1 + row * 29 : 1 + row * 29 + 28, 1 + col * 29 : 1 + col * 29 + 28] = digit
+    return canvas
