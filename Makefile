@@ -17,6 +17,7 @@ lab: install mnist
 test: install mnist
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/nbstripout --keep-output --keep-count --verify notebooks/*.ipynb
 	$(BIN)/pytest
 
 install: $(STAMP)

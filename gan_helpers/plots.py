@@ -136,10 +136,10 @@ def toy_gan_panels(snapshots: Sequence[Mapping[str, np.ndarray | float | int]]) 
     for ax, snap in zip(axes[0], snapshots, strict=True):
         x = np.asarray(snap["x"])
         p_data = np.asarray(snap["p_data"])
-        counts, edges = np.histogram(snap["fake"], bins=60, range=(x[0], x[-1]), density=True)
-        centres = (edges[:-1] + edges[1:]) / 2
-        p_g = np.interp(x, centres, counts)
-        d_star = p_data / np.maximum(p_data + p_g, 1e-12)
+        p_g = _kernel_density(np.asarray(snap["fake"]), x)
+        # D* is a ratio of two densities: where both are ~0 it is noise, so it is not drawn.
+        total = p_data + p_g
+        d_star = np.where(total > 0.02, p_data / np.maximum(total, 1e-12), np.nan)
         ax.fill_between(x, p_data, color=_REAL_COLOUR, alpha=0.3, label="$p_{data}$")
         ax.fill_between(x, p_g, color=_FAKE_COLOUR, alpha=0.3, label="$p_g$")
         ax.plot(x, snap["d"], color=_CRITIC_COLOUR, lw=2, label="$D(x)$")
@@ -150,6 +150,13 @@ def toy_gan_panels(snapshots: Sequence[Mapping[str, np.ndarray | float | int]]) 
     axes[0][0].legend(loc="upper left", frameon=False, fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def _kernel_density(samples: np.ndarray, grid: np.ndarray, bandwidth: float = 0.1) -> np.ndarray:
+    """Gaussian kernel density estimate of 1-D ``samples`` on ``grid`` (smoother than bins)."""
+    samples = samples[:: max(1, len(samples) // 5000)]
+    z = (grid[:, None] - samples[None, :]) / bandwidth
+    return np.exp(-0.5 * z**2).sum(axis=1) / (len(samples) * bandwidth * np.sqrt(2 * np.pi))
 
 
 def save_progress_gif(
