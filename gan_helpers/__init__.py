@@ -34,3 +34,7 @@ def _import_tensorflow_quietly() -> None:
 
 
 _import_tensorflow_quietly()
+
+from gan_helpers.reproducibility import DEFAULT_SEED, seed_everything  # noqa: E402
+
+__all__ = ["DEFAULT_SEED", "seed_everything"]
