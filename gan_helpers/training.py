@@ -53,6 +53,9 @@ class GANTrainer:
 
     ``batch_size`` counts the images of one discriminator update: half real, half fake.
     The generator update uses ``batch_size`` latent vectors, as in the seeds.
+    ``real_label`` below 1 (e.g. 0.9) is one-sided label smoothing: the discriminator is
+    asked for "90 % real" on real digits, which keeps it from growing overconfident and
+    starving the generator of gradient. Fakes keep the label 0.
     """
 
     def __init__(
@@ -62,11 +65,13 @@ class GANTrainer:
         *,
         d_optimizer: keras.Optimizer | None = None,
         g_optimizer: keras.Optimizer | None = None,
+        real_label: float = 1.0,
     ) -> None:
         self.generator = generator
         self.discriminator = discriminator
         self.composite = build_composite(generator, discriminator)
         self.latent_dim: int = generator.input_shape[-1]
+        self.real_label = real_label
         self.d_optimizer = d_optimizer or seed_optimizer()
         self.g_optimizer = g_optimizer or seed_optimizer()
         # Built eagerly: creating optimizer slots inside the traced step is fragile.
@@ -81,7 +86,8 @@ class GANTrainer:
         fake_images = self.generator(latent_for_d, training=True)
         images = tf.concat([real_images, fake_images], axis=0)
         n_real = tf.shape(real_images)[0]
-        labels = tf.concat([tf.ones((n_real, 1)), tf.zeros((tf.shape(fake_images)[0], 1))], 0)
+        real_labels = tf.fill((n_real, 1), self.real_label)
+        labels = tf.concat([real_labels, tf.zeros((tf.shape(fake_images)[0], 1))], axis=0)
         with tf.GradientTape() as tape:
             predictions = self.discriminator(images, training=True)
             d_loss = self._bce(labels, predictions)
