@@ -6,13 +6,17 @@ with matplotlib, returns the figure, and leaves showing it to the notebook.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import keras
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.animation import FuncAnimation, PillowWriter
 from matplotlib.figure import Figure
+
+from gan_helpers.paths import artifacts_dir
 
 _REAL_COLOUR = "#1f77b4"
 _FAKE_COLOUR = "#d62728"
@@ -196,3 +200,24 @@ def _tile(digits: np.ndarray, ncols: int) -> np.ndarray:
         row, col = divmod(index, ncols)
         canvas[1 + row * 29 : 1 + row * 29 + 28, 1 + col * 29 : 1 + col * 29 + 28] = digit
     return canvas
+
+
+def architecture_diagram(model: keras.Model, *, name: str | None = None) -> object:
+    """Keras' block diagram of ``model`` with shapes, saved under ``artifacts/figures``.
+
+    Returns an IPython image to display, or ``None`` after saying in one line what is
+    missing when graphviz (the ``dot`` program) or pydot is not installed.
+    """
+    from IPython.display import Image
+
+    if shutil.which("dot") is None:
+        print(
+            "(No diagram: the graphviz program 'dot' is not installed. "
+            "Debian/Ubuntu: sudo apt install graphviz; conda: it comes with environment.yml.)"
+        )
+        return None
+    path = artifacts_dir("figures") / f"{name or model.name}.png"
+    keras.utils.plot_model(
+        model, to_file=str(path), show_shapes=True, show_layer_names=False, dpi=72
+    )
+    return Image(filename=str(path))
