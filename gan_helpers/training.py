@@ -8,6 +8,7 @@ these real". Both updates run inside one compiled ``tf.function``.
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass, field
 
 import keras
@@ -129,6 +130,7 @@ class GANTrainer:
         batch_size: int = 256,
         seed: int = DEFAULT_SEED,
         progress: bool = True,
+        max_seconds: float | None = None,
     ) -> History:
         """Train for ``epochs`` passes over ``images`` or for exactly ``steps`` steps.
 
@@ -136,6 +138,8 @@ class GANTrainer:
         images per step (the other half of the discriminator's batch is fake). ``seed``
         fixes that order and every latent vector drawn, so on one machine the same seed,
         the same starting weights and the same data give the same result bit for bit.
+        ``max_seconds`` stops early once that much wall-clock time has passed (for
+        benchmarks that compare recipes at equal training time).
         """
         if (epochs is None) == (steps is None):
             raise ValueError("Give exactly one of epochs= or steps=.")
@@ -150,6 +154,7 @@ class GANTrainer:
         if total < 1:
             raise ValueError(f"Nothing to train: {total} steps. Ask for at least one.")
 
+        started = time.perf_counter()
         rng = np.random.default_rng(seed)
         history = History()
         bar = tqdm(total=total, desc="training", unit="step", disable=not progress)
@@ -163,8 +168,8 @@ class GANTrainer:
             history.append(metrics)
             bar.update()
             if step % 10 == 0 or step == total - 1:
-                bar.set_postfix(
-                    d_loss=f"{metrics['d_loss']:.3f}", g_loss=f"{metrics['g_loss']:.3f}"
-                )
+                bar.set_postfix({name: f"{metrics[name]:.3f}" for name in ("d_loss", "g_loss")})
+            if max_seconds is not None and time.perf_counter() - started > max_seconds:
+                break
         bar.close()
         return history

@@ -78,3 +78,10 @@ def test_another_seed_gives_another_run(small_images: np.ndarray) -> None:
 def test_bad_arguments_are_named(small_images: np.ndarray, kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         small_trainer().fit(small_images, progress=False, **kwargs)
+
+
+def test_max_seconds_stops_early(small_images: np.ndarray) -> None:
+    history = small_trainer().fit(
+        small_images, steps=10_000, batch_size=64, progress=False, max_seconds=0.0
+    )
+    assert len(history) == 1
