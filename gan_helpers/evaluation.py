@@ -26,11 +26,9 @@ import argparse
 import functools
 import json
 import math
-import os
-import secrets
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +39,7 @@ import tensorflow as tf
 from keras import layers
 
 from gan_helpers.data import Mnist, load_mnist, to_model_range, to_unit_range
-from gan_helpers.paths import data_dir
+from gan_helpers.paths import data_dir, replace_atomically
 from gan_helpers.reproducibility import DEFAULT_SEED, seed_everything
 
 NUM_CLASSES = 10
@@ -192,27 +190,12 @@ def train_and_save_classifier(
     path = classifier_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     # Keras insists on the .keras suffix, so the temporary name keeps it.
-    _replace_atomically(path, ".keras", lambda tmp: model.save(tmp))
-    _replace_atomically(
+    replace_atomically(path, lambda tmp: model.save(tmp))
+    replace_atomically(
         classifier_record_path(),
-        ".json",
         lambda tmp: tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8"),
     )
     return model, record
-
-
-def _replace_atomically(target: Path, suffix: str, write: Callable[[Path], object]) -> None:
-    """Let ``write`` create a temporary file beside ``target``, then rename it into place.
-
-    The writer creates the file itself (rather than ``mkstemp``, which makes it private to
-    the owner), so the result gets the usual permissions and can be shared and committed.
-    """
-    tmp = target.with_name(f".{target.stem}.{os.getpid()}.{secrets.token_hex(4)}.tmp{suffix}")
-    try:
-        write(tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 # --------------------------------------------------------------------------------------

@@ -9,6 +9,8 @@ Set ``GAN_TUTORIAL_DATA_DIR`` or ``GAN_TUTORIAL_ARTIFACTS_DIR`` to move them.
 from __future__ import annotations
 
 import os
+import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -38,3 +40,23 @@ def artifacts_dir(*parts: str) -> Path:
     path = base.joinpath(*parts)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def replace_atomically(target: Path, write: Callable[[Path], object]) -> Path:
+    """Let ``write(tmp)`` create a temporary file beside ``target``, then rename it into place.
+
+    A crash or a full disk mid-write leaves the previous ``target`` untouched, never half a
+    file. The temporary name keeps ``target``'s suffix because Keras picks the format from
+    it. The writer creates the file itself (``mkstemp`` would make it private to its owner),
+    so the result gets the usual permissions and can be shared and committed.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(
+        f".{target.stem}.{os.getpid()}.{secrets.token_hex(4)}.tmp{target.suffix}"
+    )
+    try:
+        write(tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
