@@ -98,32 +98,42 @@ def _smooth(values: Sequence[float], window: int) -> np.ndarray:
 
 
 def training_curves(history: Mapping[str, Sequence[float]], *, smooth: int = 25) -> Figure:
-    """Losses and the discriminator's accuracy on real and fake images, per step.
+    """Three panels per training step: the losses, D's accuracy, and D(x) against D(G(z)).
 
-    ``history`` is :meth:`gan_helpers.training.History.as_dict` (or any mapping with the
-    keys ``d_loss``, ``g_loss``, ``d_acc_real``, ``d_acc_fake``). Curves are averaged
-    over ``smooth`` steps because single-batch values are noisy.
+    ``history`` is :meth:`gan_helpers.training.History.as_dict` (or any mapping with its
+    keys). Curves are averaged over ``smooth`` steps because single-batch values are noisy.
     """
-    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(11, 3.5))
+    fig, axes = plt.subplots(1, 3, figsize=(14, 3.4))
     offset = max(1, min(smooth, len(history["d_loss"]))) - 1
-    for key, label, colour in [
-        ("d_loss", "discriminator loss", _REAL_COLOUR),
-        ("g_loss", "generator loss", _FAKE_COLOUR),
-    ]:
-        curve = _smooth(history[key], smooth)
-        loss_ax.plot(np.arange(len(curve)) + offset, curve, label=label, color=colour)
-    loss_ax.axhline(np.log(2), color="gray", lw=0.8, ls="--", label="log 2 (D guesses)")
-    loss_ax.set(xlabel="step", ylabel="binary cross-entropy", title="Losses")
-    loss_ax.legend(frameon=False)
-    for key, label, colour in [
-        ("d_acc_real", "D accuracy on real", _REAL_COLOUR),
-        ("d_acc_fake", "D accuracy on fake", _FAKE_COLOUR),
-    ]:
-        curve = _smooth(history[key], smooth)
-        acc_ax.plot(np.arange(len(curve)) + offset, curve, label=label, color=colour)
-    acc_ax.axhline(0.5, color="gray", lw=0.8, ls="--", label="chance")
-    acc_ax.set(xlabel="step", ylabel="accuracy", ylim=(-0.02, 1.02), title="Discriminator")
-    acc_ax.legend(frameon=False)
+    panels = [
+        (
+            "Losses",
+            "binary cross-entropy",
+            [("d_loss", "discriminator"), ("g_loss", "generator")],
+            (np.log(2), "log 2"),
+        ),
+        (
+            "Discriminator accuracy",
+            "accuracy",
+            [("d_acc_real", "on real"), ("d_acc_fake", "on fake")],
+            (0.5, "chance"),
+        ),
+        (
+            "Discriminator output",
+            "mean probability 'real'",
+            [("d_real_mean", "D(x), real"), ("d_fake_mean", "D(G(z)), fake")],
+            (0.5, "undecided"),
+        ),
+    ]
+    for ax, (title, ylabel, curves, (level, level_label)) in zip(axes, panels, strict=True):
+        for (key, label), colour in zip(curves, (_REAL_COLOUR, _FAKE_COLOUR), strict=True):
+            curve = _smooth(history[key], smooth)
+            ax.plot(np.arange(len(curve)) + offset, curve, label=label, color=colour)
+        ax.axhline(level, color="gray", lw=0.8, ls="--", label=level_label)
+        ax.set(xlabel="step", ylabel=ylabel, title=title)
+        if title != "Losses":
+            ax.set_ylim(-0.02, 1.02)
+        ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     return fig
 

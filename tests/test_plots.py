@@ -30,8 +30,8 @@ def test_model_range_images_are_shown_in_unit_range() -> None:
 def test_training_curves_draws_losses_and_accuracies() -> None:
     history = {key: list(np.linspace(0, 1, 60)) for key in METRIC_NAMES}
     fig = plots.training_curves(history, smooth=10)
-    assert len(fig.axes) == 2
-    assert len(fig.axes[0].lines) == 3 and len(fig.axes[1].lines) == 3
+    assert len(fig.axes) == 3
+    assert all(len(ax.lines) == 3 for ax in fig.axes)
 
 
 def test_progress_gif_has_one_frame_per_grid(tmp_path) -> None:
