@@ -139,3 +139,11 @@ def test_composite_refuses_a_discriminator_with_batchnorm() -> None:
     )
     with pytest.raises(ValueError, match="BatchNormalization"):
         models.build_composite(models.build_mlp_generator(), discriminator)
+
+
+def test_multiply_adds_match_the_hand_count() -> None:
+    # Dense 100x6272; two 4x4 128->128 transposed convs on 7x7 and 14x14 inputs; 7x7 128->1
+    # conv on 28x28 outputs.
+    hand = 100 * 6272 + (49 + 196) * 16 * 128 * 128 + 784 * 49 * 128
+    assert models.multiply_adds(models.build_dcgan_generator()) == hand
+    assert models.multiply_adds(models.build_mlp_discriminator()) == 784 * 512 + 512 * 256 + 256
