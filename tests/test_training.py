@@ -85,3 +85,27 @@ def test_max_seconds_stops_early(small_images: np.ndarray) -> None:
         small_images, steps=10_000, batch_size=64, progress=False, max_seconds=0.0
     )
     assert len(history) == 1
+
+
+@pytest.mark.parametrize("decay", [0.0, 1.0, 0.5])
+def test_ema_generator_averages_the_generator(small_images: np.ndarray, decay: float) -> None:
+    generator = build_dcgan_generator(latent_dim=16, filters=16)
+    trainer = GANTrainer(generator, build_dcgan_discriminator(filters=8), ema_decay=decay)
+    initial = [w.numpy() for w in generator.weights]
+    trainer.fit(small_images, steps=3, batch_size=64, progress=False)
+    ema = [w.numpy() for w in trainer.ema_generator.weights]
+    now = [w.numpy() for w in generator.weights]
+    same_as_now = [np.array_equal(a, b) for a, b in zip(ema, now, strict=True)]
+    same_as_start = [np.array_equal(a, b) for a, b in zip(ema, initial, strict=True)]
+    if decay == 0.0:  # follows the generator exactly
+        assert all(same_as_now)
+    elif decay == 1.0:  # never moves
+        assert all(same_as_start)
+    else:  # somewhere between the start and the current weights
+        trainable = [w.trainable for w in generator.weights]
+        assert not any(s for s, t in zip(same_as_now, trainable, strict=True) if t)
+        assert not any(s for s, t in zip(same_as_start, trainable, strict=True) if t)
+
+
+def test_without_ema_there_is_no_average(small_images: np.ndarray) -> None:
+    assert small_trainer().ema_generator is None
