@@ -9,7 +9,9 @@ STAMP := $(VENV)/.installed
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 LAB_ARGS ?=
 
-.PHONY: lab test install mnist lint format clean
+PRETRAIN_ARGS ?= --recipe fast --epochs 20
+
+.PHONY: lab test install mnist pretrain lint format clean
 
 lab: install mnist
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks $(ALLOW_ROOT) $(LAB_ARGS)
@@ -31,6 +33,10 @@ $(STAMP): pyproject.toml
 # Uses data/mnist.npz when present (verified), else downloads it once through Keras.
 mnist: install
 	$(BIN)/python -c "from gan_helpers.data import load_mnist; load_mnist()"
+
+# Retrains the shipped models in data/pretrained/ with the tutorial's own training code.
+pretrain: install mnist
+	$(BIN)/python -m gan_helpers.pretrained $(PRETRAIN_ARGS)
 
 lint: install
 	$(BIN)/ruff check --fix .

@@ -1,0 +1,59 @@
+"""The shipped models load safely, and a bad file gets one clear message."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gan_helpers import pretrained
+from gan_helpers.models import IMAGE_SHAPE
+
+
+def test_shipped_models_load_and_match_their_record() -> None:
+    record = pretrained.pretrained_record("fast")
+    generator = pretrained.load_pretrained("fast", "generator")
+    discriminator = pretrained.load_pretrained("fast", "discriminator")
+    assert record["recipe"]["generator"] == "build_fast_generator"
+    assert record["steps"] > 0 and record["training_seconds"] > 0
+    latent = np.random.default_rng(0).standard_normal((4, 100), dtype=np.float32)
+    images = generator(latent, training=False).numpy()
+    assert images.shape == (4, *IMAGE_SHAPE)
+    assert discriminator(images, training=False).shape == (4, 1)
+    assert {"classifier_score", "fd_ratio", "class_kl"} <= record["evaluation"].keys()
+
+
+@pytest.fixture
+def data_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("GAN_TUTORIAL_DATA_DIR", str(tmp_path))
+    (tmp_path / "pretrained").mkdir()
+    return tmp_path / "pretrained"
+
+
+def test_missing_file_says_how_to_make_it(data_in_tmp: Path) -> None:
+    with pytest.raises(pretrained.PretrainedWeightsError, match="make pretrain"):
+        pretrained.load_pretrained("fast", "generator")
+
+
+@pytest.mark.parametrize("content", [b"", b"not a keras file at all", b"PK\x03\x04truncated"])
+def test_damaged_file_gets_one_clear_error(data_in_tmp: Path, content: bytes) -> None:
+    (data_in_tmp / "fast_generator.keras").write_bytes(content)
+    with pytest.raises(pretrained.PretrainedWeightsError) as caught:
+        pretrained.load_pretrained("fast", "generator")
+    message = str(caught.value)
+    assert "fast_generator.keras" in message and "could not be loaded" in message
+    assert caught.value.__suppress_context__
+
+
+def test_training_command_writes_models_and_record(data_in_tmp: Path, monkeypatch) -> None:
+    import gan_helpers.pretrained as module
+
+    small = np.random.default_rng(0).uniform(-1, 1, (256, *IMAGE_SHAPE)).astype(np.float32)
+    monkeypatch.setattr(module, "training_images", lambda: small)
+    assert module.main(["--recipe", "mlp", "--epochs", "1", "--no-evaluate"]) == 0
+    record = json.loads((data_in_tmp / "mlp.json").read_text())
+    assert record["steps"] == 4 and record["epochs"] == 1
+    assert record["command"].startswith("python -m gan_helpers.pretrained --recipe mlp")
+    assert pretrained.load_pretrained("mlp", "generator").output_shape == (None, *IMAGE_SHAPE)
