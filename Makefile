@@ -11,7 +11,7 @@ LAB_ARGS ?=
 
 PRETRAIN_ARGS ?= --recipe fast --epochs 20
 
-.PHONY: lab test install mnist pretrain lint format clean
+.PHONY: lab test install mnist pretrain bench-throughput bench-quality lint format clean
 
 lab: install mnist
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks $(ALLOW_ROOT) $(LAB_ARGS)
@@ -37,6 +37,13 @@ mnist: install
 # Retrains the shipped models in data/pretrained/ with the tutorial's own training code.
 pretrain: install mnist
 	$(BIN)/python -m gan_helpers.pretrained $(PRETRAIN_ARGS)
+
+# Benchmarks print what they measure; they are not tests (see benchmarks/*.py).
+bench-throughput: install mnist
+	$(BIN)/python benchmarks/throughput.py $(BENCH_ARGS)
+
+bench-quality: install mnist
+	MPLBACKEND=Agg $(BIN)/python benchmarks/time_to_quality.py $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check --fix .

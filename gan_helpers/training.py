@@ -205,6 +205,20 @@ class GANTrainer:
         return history
 
 
+def flops_per_step(generator: keras.Model, discriminator: keras.Model, batch_size: int) -> float:
+    """Floating-point operations of one adversarial step (2 per multiply-add).
+
+    The discriminator update generates ``batch_size / 2`` fakes (a forward pass) and trains
+    on ``batch_size`` images (forward + backward, about 3 forward passes); the generator
+    update runs ``batch_size`` latent vectors through generator and discriminator, forward
+    and backward. Counts dense and convolution layers only (:func:`models.multiply_adds`).
+    """
+    g_ops, d_ops = models.multiply_adds(generator), models.multiply_adds(discriminator)
+    n_fake = batch_size // 2
+    multiply_adds = n_fake * g_ops + 3 * batch_size * d_ops + 3 * batch_size * (g_ops + d_ops)
+    return 2.0 * multiply_adds
+
+
 @dataclass(frozen=True)
 class Recipe:
     """Everything that defines a training run except its length and seed."""

@@ -1,0 +1,139 @@
+"""Training throughput: the seeds' train_on_batch loop against the project's compiled trainer.
+
+For each recipe (the seed DCGAN at its batch of 256, then the default recipe), both ways of
+training are run in the same process, interleaved in short blocks so that both see the same
+machine state, and the script prints steps/s, images/s, the ratio, and the achieved GFLOP/s
+against this machine's measured fp32 matrix-multiply peak. Run: ``make bench-throughput``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+import gan_helpers  # noqa: F401  (loads TensorFlow quietly)
+from gan_helpers import models
+from gan_helpers.data import training_images
+from gan_helpers.training import RECIPES, GANTrainer, Recipe, flops_per_step, seed_optimizer
+
+
+def matmul_peak_gflops(size: int = 2048, repeats: int = 20) -> float:
+    """Best fp32 GFLOP/s of a square matrix product on this machine."""
+    a = tf.random.normal((size, size))
+    b = tf.random.normal((size, size))
+    product = tf.function(lambda x, y: tf.matmul(x, y))
+    product(a, b).numpy()
+    best = 0.0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        product(a, b).numpy()
+        best = max(best, 2 * size**3 / (time.perf_counter() - start) / 1e9)
+    return best
+
+
+class SeedLoop:
+    """The seeds' training loop, with the composite that is correct on Keras 3.
+
+    Fakes come from ``generator.predict``; the discriminator trains with
+    ``train_on_batch`` on half real, half fake; the composite trains with
+    ``train_on_batch`` on latent vectors labelled 1.
+    """
+
+    def __init__(self, recipe: Recipe) -> None:
+        self.generator = recipe.build_generator()
+        self.discriminator = recipe.build_discriminator()
+        self.discriminator.compile(seed_optimizer(recipe.d_learning_rate), "binary_crossentropy")
+        self.composite = models.build_composite(self.generator, self.discriminator)
+        self.composite.compile(seed_optimizer(recipe.g_learning_rate), "binary_crossentropy")
+        self.real_label = recipe.real_label
+        self.latent_dim = self.generator.input_shape[-1]
+
+    def train_step(self, real: np.ndarray, rng: np.random.Generator) -> None:
+        n = len(real)
+        latent = rng.standard_normal((n, self.latent_dim), dtype=np.float32)
+        fake = self.generator.predict(latent, verbose=0)
+        labels = np.concatenate([np.full((n, 1), self.real_label), np.zeros((n, 1))])
+        self.discriminator.train_on_batch(np.concatenate([real, fake]), labels.astype(np.float32))
+        latent = rng.standard_normal((2 * n, self.latent_dim), dtype=np.float32)
+        self.composite.train_on_batch(latent, np.ones((2 * n, 1), np.float32))
+
+
+def measure(recipe: Recipe, images: np.ndarray, rounds: int, block: int) -> dict[str, float]:
+    """Interleave blocks of seed-loop and trainer steps; median steps/s of each."""
+    rng = np.random.default_rng(0)
+    n = recipe.batch_size // 2
+    seed_loop = SeedLoop(recipe)
+    trainer = GANTrainer(
+        recipe.build_generator(),
+        recipe.build_discriminator(),
+        real_label=recipe.real_label,
+        ema_decay=recipe.ema_decay,
+    )
+    runners = {"seed loop": seed_loop.train_step, "trainer": trainer.train_step}
+    rates: dict[str, list[float]] = {name: [] for name in runners}
+    for step in runners.values():  # warm-up: tracing and first-call allocations
+        for _ in range(3):
+            step(images[rng.choice(len(images), n)], rng)
+    for _ in range(rounds):
+        for name, step in runners.items():
+            batches = [images[rng.choice(len(images), n)] for _ in range(block)]
+            start = time.perf_counter()
+            for batch in batches:
+                step(batch, rng)
+            rates[name].append(block / (time.perf_counter() - start))
+    flops = flops_per_step(trainer.generator, trainer.discriminator, recipe.batch_size)
+    result = {"gflop_per_step": flops / 1e9}
+    for name, values in rates.items():
+        result[name] = statistics.median(values)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--recipes", nargs="+", default=["seed", "fast"], choices=sorted(RECIPES))
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds-per-block", type=float, default=4.0)
+    args = parser.parse_args()
+
+    keras.utils.set_random_seed(0)
+    images = training_images()
+    peak = matmul_peak_gflops()
+    print(
+        f"fp32 matmul peak on this machine: {peak:.0f} GFLOP/s ({tf.__version__}, "
+        f"{tf.config.threading.get_intra_op_parallelism_threads() or 'default'} threads)"
+    )
+    print()
+    header = (
+        f"{'recipe':12} {'batch':>5} {'GFLOP/step':>10} {'way':>10} {'steps/s':>8} "
+        f"{'images/s':>9} {'GFLOP/s':>8} {'% peak':>7} {'ratio':>6}"
+    )
+    print(header)
+    print("-" * len(header))
+    for name in args.recipes:
+        recipe = RECIPES[name]
+        # Blocks long enough to time well, short enough to interleave several times.
+        probe = measure(recipe, images, rounds=1, block=2)
+        block = max(2, int(args.seconds_per_block * probe["trainer"]))
+        result = measure(recipe, images, rounds=args.rounds, block=block)
+        for way in ("seed loop", "trainer"):
+            steps = result[way]
+            achieved = steps * result["gflop_per_step"]
+            ratio = f"{result['trainer'] / result['seed loop']:.2f}x" if way == "trainer" else ""
+            print(
+                f"{name:12} {recipe.batch_size:>5} {result['gflop_per_step']:>10.2f} {way:>10} "
+                f"{steps:>8.2f} {steps * recipe.batch_size:>9.0f} {achieved:>8.1f} "
+                f"{100 * achieved / peak:>6.1f}% {ratio:>6}"
+            )
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    print()
+    print(f"peak memory of this process (max RSS): {peak_rss:.2f} GiB")
+
+
+if __name__ == "__main__":
+    main()

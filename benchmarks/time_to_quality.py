@@ -1,0 +1,116 @@
+"""Time to quality: each recipe trained for fixed wall-clock budgets, evaluated at each one.
+
+The training clock stops while the generator is evaluated, so every recipe gets exactly the
+same training minutes. Prints a table, and saves a plot of classifier score and Fréchet
+distance (as a multiple of the real-data floor) against minutes, plus the raw numbers as
+JSON, under ``artifacts/benchmarks/``. Run: ``make bench-quality`` (about 80 minutes with
+the defaults: two recipes, 20 minutes each, one seed), or choose ``--minutes`` and
+``--seeds``, e.g. ``--recipes fast --minutes 5 --seeds 0 1 2`` for the collapse check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+import gan_helpers
+from gan_helpers.data import training_images
+from gan_helpers.evaluation import evaluate_generator
+from gan_helpers.paths import artifacts_dir
+from gan_helpers.training import RECIPES
+
+
+def run(recipe_name: str, minutes: list[float], seed: int, samples: int, images) -> list[dict]:
+    """Train one recipe up to each budget in turn; evaluate at each."""
+    recipe = RECIPES[recipe_name]
+    gan_helpers.seed_everything(seed)
+    trainer = recipe.trainer()
+    trained_seconds, steps, rows = 0.0, 0, []
+    for budget in minutes:
+        history = trainer.fit(
+            images,
+            steps=10**9,
+            batch_size=recipe.batch_size,
+            seed=seed + steps,  # a fresh shuffle for each leg, still determined by the seed
+            progress=False,
+            max_seconds=budget * 60 - trained_seconds,
+        )
+        trained_seconds = budget * 60
+        steps += len(history)
+        generator = trainer.ema_generator or trainer.generator
+        metrics = evaluate_generator(generator, n_samples=samples, seed=1)
+        fractions = np.asarray(metrics["class_fractions"])
+        rows.append(
+            {
+                "recipe": recipe_name,
+                "seed": seed,
+                "minutes": budget,
+                "steps": steps,
+                "classifier_score": metrics["classifier_score"],
+                "fd_ratio": metrics["fd_ratio"],
+                "frechet_distance": metrics["frechet_distance"],
+                "frechet_floor": metrics["frechet_floor"],
+                "class_kl": metrics["class_kl"],
+                "min_class": float(fractions.min()),
+                "max_class": float(fractions.max()),
+            }
+        )
+        print(format_row(rows[-1]), flush=True)
+    return rows
+
+
+def format_row(row: dict) -> str:
+    return (
+        f"{row['recipe']:12} {row['seed']:>4} {row['minutes']:>6.0f} {row['steps']:>7} "
+        f"{row['classifier_score']:>6.2f} {row['fd_ratio']:>8.1f} {row['class_kl']:>7.3f} "
+        f"{100 * row['min_class']:>5.1f}-{100 * row['max_class']:.1f}%"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--recipes", nargs="+", default=["fast", "seed"], choices=sorted(RECIPES))
+    parser.add_argument("--minutes", nargs="+", type=float, default=[2, 5, 10, 20])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--samples", type=int, default=10_000, help="images per evaluation")
+    args = parser.parse_args()
+
+    images = training_images()
+    print(
+        f"{'recipe':12} {'seed':>4} {'min':>6} {'steps':>7} {'score':>6} {'FD/floor':>8} "
+        f"{'KL':>7} classes"
+    )
+    rows = []
+    for seed in args.seeds:
+        for name in args.recipes:
+            rows += run(name, sorted(args.minutes), seed, args.samples, images)
+
+    out = artifacts_dir("benchmarks")
+    (out / "time_to_quality.json").write_text(json.dumps(rows, indent=1) + "\n")
+    fig, (score_ax, fd_ax) = plt.subplots(1, 2, figsize=(10, 3.5))
+    for name in args.recipes:
+        for seed in args.seeds:
+            mine = [r for r in rows if r["recipe"] == name and r["seed"] == seed]
+            label = f"{name} (seed {seed})"
+            score_ax.plot(
+                [r["minutes"] for r in mine],
+                [r["classifier_score"] for r in mine],
+                marker="o",
+                label=label,
+            )
+            fd_ax.plot(
+                [r["minutes"] for r in mine], [r["fd_ratio"] for r in mine], marker="o", label=label
+            )
+    score_ax.set(xlabel="training minutes", ylabel="classifier score (max 10)")
+    fd_ax.set(xlabel="training minutes", ylabel="Fréchet distance / real floor", yscale="log")
+    score_ax.legend(frameon=False)
+    fig.tight_layout()
+    fig.savefig(out / "time_to_quality.png", dpi=100)
+    print(f"\nsaved {out / 'time_to_quality.png'} and {out / 'time_to_quality.json'}")
+
+
+if __name__ == "__main__":
+    main()
