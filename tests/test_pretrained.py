@@ -10,13 +10,14 @@ import pytest
 
 from gan_helpers import pretrained
 from gan_helpers.models import IMAGE_SHAPE
+from gan_helpers.training import RECIPES
 
 
 def test_shipped_models_load_and_match_their_record() -> None:
     record = pretrained.pretrained_record("fast")
     generator = pretrained.load_pretrained("fast", "generator")
     discriminator = pretrained.load_pretrained("fast", "discriminator")
-    assert record["recipe"]["generator"] == "build_fast_generator"
+    assert record["recipe"] == RECIPES["fast"].settings()
     assert record["steps"] > 0 and record["training_seconds"] > 0
     latent = np.random.default_rng(0).standard_normal((4, 100), dtype=np.float32)
     images = generator(latent, training=False).numpy()
