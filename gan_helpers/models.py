@@ -259,3 +259,45 @@ def multiply_adds(model: keras.Model) -> int:
             _, height, width, _ = layer.output.shape
             total += height * width * int(np.prod(layer.kernel.shape))
     return int(total)
+
+
+def generate(generator: keras.Model, latent: np.ndarray, *, batch_size: int = 1000) -> np.ndarray:
+    """Images drawn by ``generator`` from ``latent`` vectors, as a float32 NumPy array.
+
+    ``latent`` must be a 2-D array of finite floating-point numbers, one row of
+    ``latent_dim`` values per image, e.g.
+    ``np.random.default_rng(0).standard_normal((16, 100), dtype=np.float32)``. The
+    generator runs with ``training=False`` (batch norm uses its averaged statistics, nothing
+    is updated), ``batch_size`` vectors at a time. Bad input raises a TypeError or
+    ValueError that says what was expected.
+    """
+    latent_dim = generator.input_shape[-1]
+    example = f"e.g. rng.standard_normal((n, {latent_dim}), dtype=np.float32)"
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive whole number, got {batch_size!r}")
+    array = np.asarray(latent)
+    if not np.issubdtype(array.dtype, np.floating):
+        raise TypeError(
+            f"latent vectors must be floating-point numbers, got dtype {array.dtype} ({example})"
+        )
+    if array.ndim != 2 or array.shape[1] != latent_dim:
+        hint = " (one vector? use latent[np.newaxis])" if array.shape == (latent_dim,) else ""
+        raise ValueError(
+            f"latent vectors must have shape (n, {latent_dim}) for {generator.name}, got "
+            f"{array.shape}{hint}"
+        )
+    if len(array) == 0:
+        raise ValueError("no latent vectors given: the array has 0 rows")
+    bad = ~np.isfinite(array)
+    if bad.any():
+        rows = np.flatnonzero(bad.any(axis=1))
+        raise ValueError(
+            f"latent vectors contain NaN or infinite values ({int(bad.sum())} values, in rows "
+            f"{rows[:5].tolist()}{'...' if len(rows) > 5 else ''}); draw them again ({example})"
+        )
+    array = array.astype(np.float32, copy=False)
+    parts = [
+        keras.ops.convert_to_numpy(generator(array[start : start + batch_size], training=False))
+        for start in range(0, len(array), batch_size)
+    ]
+    return np.concatenate(parts, axis=0).astype(np.float32, copy=False)

@@ -8,7 +8,13 @@ generator, and writes into ``data/pretrained/``:
 - ``<recipe>.json``: the recipe, seed, epochs, steps, wall time, machine, versions, the
   evaluation and a thinned training history.
 
-Notebooks load these files and never download anything.
+Training writes checkpoints to ``artifacts/checkpoints/<recipe>-seed<seed>/`` every
+``--checkpoint-every`` steps (default 500; 0 for none). After an interruption (a crash, a
+reboot, Ctrl-C), run the same command again with ``--resume``: training continues from the
+newest good checkpoint and ends with the same weights, bit for bit, as an uninterrupted run.
+
+Notebooks load these files and never download anything. Loading runs no code from the file:
+Keras' safe mode is on, and a file that contains code (a ``Lambda`` layer) is refused.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import json
 import os
 import platform
 import sys
-import time
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -27,12 +33,17 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from gan_helpers.checkpoints import CheckpointError, default_checkpoint_dir
 from gan_helpers.data import training_images
+from gan_helpers.models import IMAGE_SHAPE
 from gan_helpers.paths import data_dir, replace_atomically
 from gan_helpers.reproducibility import DEFAULT_SEED, seed_everything
-from gan_helpers.training import RECIPES
+from gan_helpers.training import RECIPES, TrainingDivergedError
 
 HISTORY_EVERY = 50  # steps between kept history points in the JSON record
+ROLES = ("generator", "discriminator")
+# Layer classes whose configuration carries Python code (a marshalled lambda).
+_CODE_CLASSES = {"Lambda", "__lambda__"}
 
 
 class PretrainedWeightsError(Exception):
@@ -55,21 +66,130 @@ def record_path(recipe: str) -> Path:
 
 
 def load_pretrained(recipe: str = "fast", role: str = "generator") -> keras.Model:
-    """Load a shipped model with Keras' safe mode on (no code inside the file is run)."""
+    """Load a shipped model safely and check that it is a ``role`` (see :func:`load_model_file`)."""
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {ROLES}, got {role!r}")
     path = model_path(recipe, role)
     if not path.is_file():
         raise PretrainedWeightsError(
             f"{path} does not exist. It is made by `make pretrain` "
             f"(python -m gan_helpers.pretrained --recipe {recipe}); a fresh clone has it."
         )
+    fix = (
+        f"Restore it with `git checkout -- {path.name}` in data/pretrained/, or retrain it "
+        "with `make pretrain`."
+    )
+    return load_model_file(path, role, fix=fix)
+
+
+def load_model_file(path: Path, role: str | None = None, *, fix: str = "") -> keras.Model:
+    """Load a ``.keras`` file without running any code from it; one clear error otherwise.
+
+    Keras' safe mode is on, and a file whose model contains code (a ``Lambda`` layer, whose
+    Python function is stored in the file) is refused before Keras reads it. With a
+    ``role`` ("generator" or "discriminator") the model's input and output shapes must fit
+    that role: a generator maps (n, latent_dim) to (n, 28, 28, 1) images, a discriminator
+    maps such images to (n, 1). Every problem (missing, truncated, not a Keras file, code,
+    wrong role) raises :class:`PretrainedWeightsError` naming the file; ``fix`` is appended
+    to the message.
+    """
+    path = Path(path)
+    fix = f" {fix}" if fix else ""
+    if role is not None and role not in ROLES:
+        raise ValueError(f"role must be one of {ROLES} or None, got {role!r}")
+    if not path.is_file():
+        raise PretrainedWeightsError(f"{path} does not exist.{fix}")
+    if not zipfile.is_zipfile(path):
+        size = path.stat().st_size
+        with open(path, "rb") as file:
+            starts_like_zip = file.read(4) == b"PK\x03\x04"
+        what = (
+            "it is truncated or damaged (it starts like a Keras zip archive but does not end "
+            "like one)"
+            if starts_like_zip
+            else "it is not a Keras file (a .keras file is a zip archive)"
+        )
+        raise PretrainedWeightsError(
+            f"{path} could not be loaded: {what}; {size:,} bytes"
+            f"{', empty' if size == 0 else ''}.{fix}"
+        ) from None  # one message, no chained traceback, as for every error here
+    code = _code_in_archive(path)
+    if code:
+        raise PretrainedWeightsError(
+            f"{path} contains code ({', '.join(code)}) and was not loaded: running it could "
+            "do anything on this computer. Use a model file made without Lambda layers, "
+            f"such as the ones this project ships.{fix}"
+        )
     try:
-        return keras.saving.load_model(path, safe_mode=True, compile=False)
+        model = keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as error:  # Keras raises many types for a bad file
+        detail = str(error).splitlines()[0][:200] if str(error) else ""
+        if "safe_mode" in str(error):
+            raise PretrainedWeightsError(
+                f"{path} contains code and was not loaded ({detail}).{fix}"
+            ) from None
         raise PretrainedWeightsError(
             f"{path} could not be loaded as a Keras model ({type(error).__name__}: "
-            f"{str(error).splitlines()[0][:200]}). Restore it with `git checkout -- {path.name}` "
-            "in data/pretrained/, or retrain it with `make pretrain`."
+            f"{detail}); it may be truncated or damaged.{fix}"
         ) from None
+    if role is not None:
+        _check_role(model, role, path, fix)
+    return model
+
+
+def _code_in_archive(path: Path) -> list[str]:
+    """Descriptions of the layers in ``path``'s model config that carry Python code."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read("config.json"))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return []  # unreadable: the loader below reports it
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            kind = node.get("class_name")
+            if kind in _CODE_CLASSES:  # recorded once; what is inside is its code
+                config = node.get("config")
+                name = config.get("name") if isinstance(config, dict) else None
+                label = "a Lambda layer" if kind == "Lambda" else "a Python lambda"
+                found.append(f"{label} named {name!r}" if isinstance(name, str) else label)
+                return
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(config)
+    return found
+
+
+def _check_role(model: keras.Model, role: str, path: Path, fix: str) -> None:
+    try:
+        inputs, outputs = model.input_shape, model.output_shape
+    except (AttributeError, ValueError):
+        inputs = outputs = None
+    looks_like = {
+        "generator": isinstance(inputs, tuple)
+        and len(inputs) == 2
+        and tuple(outputs or ())[1:] == IMAGE_SHAPE,
+        "discriminator": isinstance(inputs, tuple)
+        and tuple(inputs[1:]) == IMAGE_SHAPE
+        and tuple(outputs or ())[1:] == (1,),
+    }
+    if looks_like[role]:
+        return
+    expected = {
+        "generator": "(n, latent_dim) latent vectors to (n, 28, 28, 1) images",
+        "discriminator": "(n, 28, 28, 1) images to (n, 1) probabilities",
+    }[role]
+    other = [name for name, fits in looks_like.items() if fits]
+    guess = f", which is what a {other[0]} does" if other else ""
+    raise PretrainedWeightsError(
+        f"{path} holds a model that maps {inputs} to {outputs}{guess}; a {role} maps "
+        f"{expected}. The file holds another architecture than its name says.{fix}"
+    )
 
 
 def pretrained_record(recipe: str = "fast") -> dict[str, Any]:
@@ -83,15 +203,34 @@ def train_and_save(
     epochs: int = 20,
     seed: int = DEFAULT_SEED,
     evaluate: bool = True,
+    checkpoint_every: int = 500,
+    checkpoint_dir: Path | None = None,
+    resume: bool = False,
 ) -> dict[str, Any]:
-    """Train ``recipe_name`` from scratch for ``epochs``, save both models and the record."""
+    """Train ``recipe_name`` for ``epochs``, save both models and the record.
+
+    Checkpoints go to ``checkpoint_dir`` (default :func:`run_checkpoint_dir`) every
+    ``checkpoint_every`` steps (0: none). ``resume=True`` continues from the newest good
+    checkpoint there (from scratch if there is none).
+    """
     recipe = RECIPES[recipe_name]
+    if checkpoint_every and checkpoint_dir is None:
+        checkpoint_dir = run_checkpoint_dir(recipe_name, seed)
+    if resume and not checkpoint_every:
+        raise ValueError("resume=True needs checkpoints: checkpoint_every must not be 0.")
     seed_everything(seed)
     images = training_images()
     trainer = recipe.trainer()
-    started = time.perf_counter()
-    history = trainer.fit(images, epochs=epochs, batch_size=recipe.batch_size, seed=seed)
-    seconds = time.perf_counter() - started
+    history = trainer.fit(
+        images,
+        epochs=epochs,
+        batch_size=recipe.batch_size,
+        seed=seed,
+        checkpoint_dir=checkpoint_dir if checkpoint_every else None,
+        checkpoint_every=checkpoint_every or 1,
+        resume=resume,
+    )
+    seconds = trainer.training_seconds
 
     record: dict[str, Any] = {
         "recipe": recipe.settings(),
@@ -99,6 +238,7 @@ def train_and_save(
         "epochs": epochs,
         "steps": len(history),
         "training_seconds": round(seconds, 1),
+        "resumed_from_step": trainer.resumed_from_step,
         "machine": {
             "cpu_count": os.cpu_count(),
             "processor": platform.processor() or platform.machine(),
@@ -130,6 +270,11 @@ def train_and_save(
     return record
 
 
+def run_checkpoint_dir(recipe_name: str, seed: int = DEFAULT_SEED) -> Path:
+    """Where the command keeps checkpoints: ``artifacts/checkpoints/<recipe>-seed<seed>``."""
+    return default_checkpoint_dir(f"{recipe_name}-seed{seed}")
+
+
 def _plain(values: dict[str, Any]) -> dict[str, Any]:
     def convert(value: Any) -> Any:
         if isinstance(value, np.generic):
@@ -143,17 +288,52 @@ def _plain(values: dict[str, Any]) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: train a recipe and ship its models under ``data/pretrained``."""
-    parser = argparse.ArgumentParser(prog="python -m gan_helpers.pretrained", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m gan_helpers.pretrained",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--recipe", choices=sorted(RECIPES), default="fast")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--no-evaluate", action="store_true", help="skip the evaluation")
+    parser.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=500,
+        metavar="STEPS",
+        help="save a checkpoint every STEPS training steps and at the end (0: no checkpoints)",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from the newest good checkpoint of this recipe and seed",
+    )
     args = parser.parse_args(argv)
     if args.epochs < 1:
         parser.error(f"--epochs must be at least 1, got {args.epochs}")
-    record = train_and_save(
-        args.recipe, epochs=args.epochs, seed=args.seed, evaluate=not args.no_evaluate
-    )
+    if args.checkpoint_every < 0:
+        parser.error(f"--checkpoint-every must be 0 or more, got {args.checkpoint_every}")
+    if args.resume and args.checkpoint_every == 0:
+        parser.error("--resume needs checkpoints; leave out --checkpoint-every 0")
+    if args.checkpoint_every:
+        print(f"checkpoints: {run_checkpoint_dir(args.recipe, args.seed)}")
+    try:
+        record = train_and_save(
+            args.recipe,
+            epochs=args.epochs,
+            seed=args.seed,
+            evaluate=not args.no_evaluate,
+            checkpoint_every=args.checkpoint_every,
+            resume=args.resume,
+        )
+    except (CheckpointError, TrainingDivergedError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if record["resumed_from_step"] is not None:
+        print(f"resumed from step {record['resumed_from_step']}")
+    elif args.resume:
+        print("no checkpoint to resume from yet: trained from step 0")
     print(f"trained {record['steps']} steps in {record['training_seconds']:.0f} s")
     if "evaluation" in record:
         from gan_helpers.evaluation import format_report

@@ -4,24 +4,60 @@ A step follows the seeds: the discriminator learns from a batch that is half rea
 digits (label 1) and half generated ones (label 0); then the generator learns through
 the frozen composite, from latent vectors labelled 1, i.e. "make the discriminator call
 these real". Both updates run inside one compiled ``tf.function``.
+
+``GANTrainer.fit`` can write checkpoints (``checkpoint_dir=``) and continue from the newest
+good one (``resume=True``): an interrupted run, resumed, ends with the same weights bit for
+bit as a run that was never interrupted. A loss that stops being a finite number ends
+training with :class:`TrainingDivergedError` and leaves the last good checkpoint alone.
 """
 
 from __future__ import annotations
 
+import hashlib
+import math
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from gan_helpers import models
+from gan_helpers import checkpoints, models
+from gan_helpers.checkpoints import CheckpointError, CheckpointMismatchError
 from gan_helpers.models import build_composite
 from gan_helpers.reproducibility import DEFAULT_SEED
 
 METRIC_NAMES = ("d_loss", "g_loss", "d_acc_real", "d_acc_fake", "d_real_mean", "d_fake_mean")
+
+# What a checkpoint must agree on with the call that resumes from it: anything else would
+# continue a different run. Learning rates are deliberately not in this list (see fit).
+_RUN_KEYS = (
+    "batch_size",
+    "seed",
+    "n_images",
+    "images_sha256",
+    "steps_per_epoch",
+    "real_label",
+    "ema_decay",
+)
+
+
+class TrainingDivergedError(RuntimeError):
+    """A loss or a weight stopped being a finite number; the message says where and what to try.
+
+    ``step`` counts from 0 like ``on_step``; ``checkpoint`` is the last good checkpoint of the
+    run, if any, which was left untouched.
+    """
+
+    def __init__(self, message: str, *, step: int, checkpoint: Path | None) -> None:
+        super().__init__(message)
+        self.step = step
+        self.checkpoint = checkpoint
 
 
 def seed_optimizer(learning_rate: float = 2e-4, beta_1: float = 0.5) -> keras.Optimizer:
@@ -97,6 +133,10 @@ class GANTrainer:
             self.ema_generator = keras.models.clone_model(generator)
             self.ema_generator.set_weights(generator.get_weights())
         self._compiled_step = tf.function(self._step)
+        # Set by fit: the step a resumed run started from (None: from scratch), and the
+        # training wall time including what came before a resume.
+        self.resumed_from_step: int | None = None
+        self.training_seconds: float = 0.0
 
     def _step(
         self, real_images: tf.Tensor, latent_for_d: tf.Tensor, latent_for_g: tf.Tensor
@@ -158,6 +198,10 @@ class GANTrainer:
         progress: bool = True,
         max_seconds: float | None = None,
         on_step: Callable[[int, dict[str, float]], None] | None = None,
+        checkpoint_dir: Path | str | None = None,
+        checkpoint_every: int = 500,
+        keep_checkpoints: int = 3,
+        resume: bool = False,
     ) -> History:
         """Train for ``epochs`` passes over ``images`` or for exactly ``steps`` steps.
 
@@ -167,10 +211,34 @@ class GANTrainer:
         the same starting weights and the same data give the same result bit for bit.
         ``max_seconds`` stops early once that much wall-clock time has passed (for
         benchmarks that compare recipes at equal training time). ``on_step(step, metrics)``
-        is called after every step, e.g. to keep snapshots of generated images.
+        is called after every step (``step`` counts from 0), e.g. to keep snapshots.
+
+        Checkpoints: with a ``checkpoint_dir`` (e.g.
+        ``checkpoints.default_checkpoint_dir("my-run")``), the whole training state is saved
+        every ``checkpoint_every`` steps and at the end, and the newest ``keep_checkpoints``
+        are kept. ``resume=True`` continues from the newest good checkpoint there (or starts
+        from step 0 if the folder has none yet): call ``fit`` again with the same images,
+        ``batch_size``, ``seed`` and target (``epochs``/``steps``; a larger target trains
+        further). The result is the same, bit for bit, as an uninterrupted run. Damaged
+        checkpoints are skipped with a warning. The learning rates are taken from this
+        trainer's optimizers, not the checkpoint, so a diverged run can be resumed with a
+        lower one (with a warning: that run then differs from the original). Without
+        ``resume``, a ``checkpoint_dir`` that already holds checkpoints is refused, so two
+        runs never mix. ``self.resumed_from_step`` tells where training started (None: from
+        scratch); ``self.training_seconds`` is the wall time of the run including the time
+        before a resume.
+
+        Returns the history of every step of the run, including steps before a resume.
+        Raises :class:`TrainingDivergedError` when a loss or a weight becomes NaN or
+        infinite, ValueError/TypeError for bad arguments or images, and
+        :class:`~gan_helpers.checkpoints.CheckpointError` subclasses for checkpoint problems.
         """
         if (epochs is None) == (steps is None):
             raise ValueError("Give exactly one of epochs= or steps=.")
+        for name, value in (("steps", steps), ("epochs", epochs), ("batch_size", batch_size)):
+            if value is not None:
+                _require_whole_number(name, value)
+        images = self._checked_images(images)
         n_real = batch_size // 2
         if n_real < 1 or n_real > len(images):
             raise ValueError(
@@ -178,22 +246,83 @@ class GANTrainer:
                 f"for {len(images)} training images."
             )
         steps_per_epoch = len(images) // n_real
+        if steps is not None and steps < 1:
+            raise ValueError(f"steps={steps}: nothing to train. Ask for at least one step.")
+        if epochs is not None and epochs < 1:
+            raise ValueError(f"epochs={epochs}: nothing to train. Ask for at least one epoch.")
         total = steps if steps is not None else epochs * steps_per_epoch
-        if total < 1:
-            raise ValueError(f"Nothing to train: {total} steps. Ask for at least one.")
+        if checkpoint_dir is None:
+            if resume:
+                raise ValueError("resume=True needs the checkpoint_dir= to resume from.")
+        else:
+            checkpoint_dir = Path(checkpoint_dir)
+            _require_whole_number("seed", seed)
+            _require_whole_number("checkpoint_every", checkpoint_every)
+            _require_whole_number("keep_checkpoints", keep_checkpoints)
+            if checkpoint_every < 1:
+                raise ValueError(
+                    f"checkpoint_every={checkpoint_every}: give a positive number of steps "
+                    "between checkpoints (or no checkpoint_dir for none)."
+                )
+            if keep_checkpoints < 1:
+                raise ValueError(f"keep_checkpoints={keep_checkpoints}: keep at least one.")
 
         started = time.perf_counter()
         rng = np.random.default_rng(seed)
         history = History()
-        bar = tqdm(total=total, desc="training", unit="step", disable=not progress)
-        order = rng.permutation(len(images))
-        for step in range(total):
+        run = None
+        if checkpoint_dir is not None:
+            run = {
+                "batch_size": int(batch_size),
+                "seed": int(seed),
+                "n_images": len(images),
+                "images_sha256": hashlib.sha256(np.ascontiguousarray(images).data).hexdigest(),
+                "steps_per_epoch": steps_per_epoch,
+                "real_label": self.real_label,
+                "ema_decay": self.ema_decay,
+            }
+        start, order, seconds_before = 0, None, 0.0
+        self.resumed_from_step = None
+        last_good: Path | None = None
+        if checkpoint_dir is not None and resume:
+            checkpoint = checkpoints.load_latest_checkpoint(checkpoint_dir)
+            if checkpoint is not None:
+                order, seconds_before = self._restore(checkpoint, run, total, rng, history)
+                start = self.resumed_from_step = checkpoint.step
+                last_good = checkpoint.path
+        elif checkpoint_dir is not None and checkpoints.list_checkpoints(checkpoint_dir):
+            newest = checkpoints.list_checkpoints(checkpoint_dir)[-1][1]
+            raise CheckpointError(
+                f"{checkpoint_dir} already holds checkpoints of a run (newest: {newest.name}). "
+                "Pass resume=True (--resume on the command line) to continue it, or delete "
+                "that folder or choose another checkpoint_dir to start again from step 0."
+            )
+        if order is None:
+            order = rng.permutation(len(images))
+
+        def save(done: int, order: np.ndarray, last_good: Path | None) -> Path:
+            elapsed = seconds_before + time.perf_counter() - started
+            return self._save(
+                checkpoint_dir, done, run, total, rng, order, history, elapsed,
+                keep_checkpoints, last_good,
+            )  # fmt: skip
+
+        bar = tqdm(total=total, initial=start, desc="training", unit="step", disable=not progress)
+        done = start
+        for step in range(start, total):
             position = step % steps_per_epoch
             if step and position == 0:
                 order = rng.permutation(len(images))
             batch = images[order[position * n_real : (position + 1) * n_real]]
             metrics = self.train_step(batch, rng)
+            if not all(math.isfinite(value) for value in metrics.values()):
+                raise TrainingDivergedError(
+                    _diverged_message(step, metrics, last_good), step=step, checkpoint=last_good
+                )
             history.append(metrics)
+            done = step + 1
+            if checkpoint_dir is not None and done % checkpoint_every == 0:
+                last_good = save(done, order, last_good)
             if on_step is not None:
                 on_step(step, metrics)
             bar.update()
@@ -202,7 +331,229 @@ class GANTrainer:
             if max_seconds is not None and time.perf_counter() - started > max_seconds:
                 break
         bar.close()
+        if checkpoint_dir is not None and done != start and done % checkpoint_every != 0:
+            last_good = save(done, order, last_good)
+        self.training_seconds = seconds_before + time.perf_counter() - started
         return history
+
+    def _groups(self) -> dict[str, list[keras.Variable]]:
+        """Every variable of the training state, in a fixed order, by group.
+
+        ``model.variables`` includes what ``model.weights`` leaves out: the state of the
+        random seed generators that drive dropout. Without it a resumed run would drop
+        different units than an uninterrupted one.
+        """
+        groups = {
+            "generator": list(self.generator.variables),
+            "discriminator": list(self.discriminator.variables),
+            "d_optimizer": list(self.d_optimizer.variables),
+            "g_optimizer": list(self.g_optimizer.variables),
+        }
+        if self.ema_generator is not None:
+            groups["ema_generator"] = list(self.ema_generator.variables)
+        return groups
+
+    def _save(
+        self,
+        directory: Path,
+        done: int,
+        run: dict[str, Any],
+        total: int,
+        rng: np.random.Generator,
+        order: np.ndarray,
+        history: History,
+        seconds: float,
+        keep: int,
+        last_good: Path | None,
+    ) -> Path:
+        arrays: dict[str, np.ndarray] = {}
+        layout: dict[str, list[list[Any]]] = {}
+        for group, variables in self._groups().items():
+            layout[group] = []
+            for index, variable in enumerate(variables):
+                value = np.asarray(variable.numpy())
+                if np.issubdtype(value.dtype, np.floating) and not np.all(np.isfinite(value)):
+                    where = f"{group} variable {variable.path}"
+                    raise TrainingDivergedError(
+                        _diverged_message(done - 1, None, last_good, where=where),
+                        step=done - 1,
+                        checkpoint=last_good,
+                    )
+                arrays[f"{group}.{index:04d}"] = value
+                layout[group].append([variable.path, list(value.shape), str(value.dtype)])
+        arrays["order"] = np.asarray(order, dtype=np.int64)
+        for name, values in history.as_dict().items():
+            arrays[f"history.{name}"] = np.asarray(values, dtype=np.float64)
+        meta = {
+            "run": run,
+            "target_steps": total,
+            "epoch": done // run["steps_per_epoch"],
+            "position_in_epoch": done % run["steps_per_epoch"],
+            "rng_state": rng.bit_generator.state,
+            "layout": layout,
+            "learning_rates": {
+                "d_optimizer": _learning_rate(self.d_optimizer),
+                "g_optimizer": _learning_rate(self.g_optimizer),
+            },
+            "training_seconds": round(seconds, 3),
+            "versions": {"keras": keras.__version__, "tensorflow": tf.__version__},
+        }
+        return checkpoints.save_checkpoint(directory, done, arrays, meta, keep=keep)
+
+    def _restore(
+        self,
+        checkpoint: checkpoints.Checkpoint,
+        run: dict[str, Any],
+        total: int,
+        rng: np.random.Generator,
+        history: History,
+    ) -> tuple[np.ndarray, float]:
+        """Load ``checkpoint`` into this trainer; returns the epoch order and seconds so far.
+
+        Everything is checked before anything is assigned, so a mismatch leaves the
+        trainer as it was.
+        """
+        where = checkpoint.path
+        meta = checkpoint.meta
+        try:
+            saved_run, layout = meta["run"], meta["layout"]
+            rng_state = meta["rng_state"]
+        except KeyError as missing:
+            raise CheckpointMismatchError(
+                f"{where} lacks {missing} in its metadata: not written by GANTrainer.fit."
+            ) from None
+        differences = [
+            f"{key}={saved_run.get(key)!r} there, {run[key]!r} now"
+            for key in _RUN_KEYS
+            if saved_run.get(key) != run[key]
+        ]
+        if differences:
+            raise CheckpointMismatchError(
+                f"{where} belongs to another run: {'; '.join(differences)}. Resume with the "
+                "same images, batch_size, seed and trainer settings, or use another "
+                "checkpoint_dir to start a new run."
+            )
+        if checkpoint.step > total:
+            raise CheckpointMismatchError(
+                f"{where} is already at step {checkpoint.step}, past the {total} steps asked "
+                "for. Ask for at least as many steps (or epochs) as the checkpoint has done."
+            )
+        groups = self._groups()
+        if set(layout) != set(groups):
+            raise CheckpointMismatchError(
+                f"{where} holds the state of {sorted(layout)}, this trainer has "
+                f"{sorted(groups)} (an averaged generator needs the same ema_decay setting)."
+            )
+        assignments = []
+        for group, variables in groups.items():
+            if len(layout[group]) != len(variables):
+                raise CheckpointMismatchError(
+                    f"{where} holds {len(layout[group])} {group} variables, this trainer has "
+                    f"{len(variables)}: the checkpoint was written for another architecture."
+                )
+            for index, variable in enumerate(variables):
+                value = checkpoint.arrays.get(f"{group}.{index:04d}")
+                wanted = (tuple(variable.shape), np.dtype(variable.dtype))
+                if value is None or (value.shape, value.dtype) != wanted:
+                    found = None if value is None else (value.shape, str(value.dtype))
+                    raise CheckpointMismatchError(
+                        f"{where}: {group} variable {variable.path} should be {wanted[0]} "
+                        f"{wanted[1]}, the checkpoint has {found}: it was written for another "
+                        "architecture."
+                    )
+                assignments.append((group, variable, value))
+        order = checkpoint.arrays.get("order")
+        if order is None or sorted(order.tolist()) != list(range(run["n_images"])):
+            raise CheckpointMismatchError(f"{where} holds no valid shuffling order.")
+        history_arrays = [checkpoint.arrays.get(f"history.{name}") for name in METRIC_NAMES]
+        if any(a is None or len(a) != checkpoint.step for a in history_arrays):
+            raise CheckpointMismatchError(f"{where} holds an incomplete training history.")
+
+        for group, variable, value in assignments:
+            optimizer = getattr(self, group, None)
+            if isinstance(optimizer, keras.Optimizer) and variable is optimizer.learning_rate:
+                # A setting, not state: keep this trainer's, and say when they differ.
+                if not np.array_equal(np.asarray(variable.numpy()), value):
+                    warnings.warn(
+                        f"{group} learning rate is {float(variable.numpy()):g} here, "
+                        f"{float(value):g} in {where.name}; continuing with "
+                        f"{float(variable.numpy()):g}, so this run will differ from one "
+                        "that was never interrupted.",
+                        stacklevel=3,
+                    )
+                continue
+            variable.assign(value)
+        rng.bit_generator.state = rng_state
+        for name, values in zip(METRIC_NAMES, history_arrays, strict=True):
+            getattr(history, name).extend(float(v) for v in values)
+        return order, float(meta.get("training_seconds", 0.0))
+
+    def _checked_images(self, images: np.ndarray) -> np.ndarray:
+        """``images`` as float32, after checking shape, dtype, finiteness and range."""
+        array = np.asarray(images)
+        expected = tuple(self.discriminator.input_shape[1:])
+        if array.ndim != len(expected) + 1 or tuple(array.shape[1:]) != expected:
+            raise ValueError(
+                f"images should have shape (n, {', '.join(map(str, expected))}), the "
+                f"discriminator's input; got {array.shape}."
+            )
+        if len(array) == 0:
+            raise ValueError("images is empty: there is nothing to train on.")
+        if not np.issubdtype(array.dtype, np.floating):
+            raise ValueError(
+                f"images have dtype {array.dtype}; the models expect floats in [-1, 1]. "
+                "Scale uint8 digits with gan_helpers.data.to_model_range."
+            )
+        array = np.asarray(array, dtype=np.float32)
+        if not np.all(np.isfinite(array)):
+            raise ValueError(
+                f"images contain {int(np.sum(~np.isfinite(array)))} NaN or infinite values; "
+                "training on them would make every weight NaN. Check how they were loaded."
+            )
+        low, high = float(array.min()), float(array.max())
+        if low < -1.0 - 1e-5 or high > 1.0 + 1e-5:
+            raise ValueError(
+                f"images range over [{low:g}, {high:g}]; the models expect [-1, 1] (the "
+                "generator ends in tanh). Scale them with gan_helpers.data.to_model_range."
+            )
+        return array
+
+
+def _require_whole_number(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{name} must be a whole number, got {value!r}.")
+
+
+def _learning_rate(optimizer: keras.Optimizer) -> float | None:
+    rate = optimizer.learning_rate
+    try:
+        return float(np.asarray(rate.numpy() if hasattr(rate, "numpy") else rate))
+    except (TypeError, ValueError):  # a schedule
+        return None
+
+
+def _diverged_message(
+    step: int,
+    metrics: dict[str, float] | None,
+    last_good: Path | None,
+    *,
+    where: str | None = None,
+) -> str:
+    if metrics is not None:
+        values = ", ".join(f"{name}={value:.4g}" for name, value in metrics.items())
+        what = f"a loss became NaN or infinite at step {step} (counting from 0): {values}"
+    else:
+        what = f"{where} became NaN or infinite at step {step} (counting from 0)"
+    kept = (
+        f"The last good checkpoint, {last_good}, was kept; resume=True continues from it."
+        if last_good is not None
+        else "No checkpoint of this run was saved before (pass checkpoint_dir= to keep some)."
+    )
+    return (
+        f"Training diverged: {what}. The weights are no longer usable. {kept} What to try: "
+        "a lower learning rate (e.g. half of it), and check that the images are scaled to "
+        "[-1, 1] (gan_helpers.data.to_model_range) and contain no NaN."
+    )
 
 
 def flops_per_step(generator: keras.Model, discriminator: keras.Model, batch_size: int) -> float:

@@ -29,6 +29,8 @@ def test_shipped_models_load_and_match_their_record() -> None:
 @pytest.fixture
 def data_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("GAN_TUTORIAL_DATA_DIR", str(tmp_path))
+    # Checkpoints of the training command land here, not in the project's artifacts/.
+    monkeypatch.setenv("GAN_TUTORIAL_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
     (tmp_path / "pretrained").mkdir()
     return tmp_path / "pretrained"
 
@@ -58,3 +60,43 @@ def test_training_command_writes_models_and_record(data_in_tmp: Path, monkeypatc
     assert record["steps"] == 4 and record["epochs"] == 1
     assert record["command"].startswith("python -m gan_helpers.pretrained --recipe mlp")
     assert pretrained.load_pretrained("mlp", "generator").output_shape == (None, *IMAGE_SHAPE)
+
+
+def test_training_command_resumes_to_the_same_weights(
+    data_in_tmp: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    import gan_helpers.pretrained as module
+
+    small = np.random.default_rng(0).uniform(-1, 1, (256, *IMAGE_SHAPE)).astype(np.float32)
+    monkeypatch.setattr(module, "training_images", lambda: small)
+    quick = ["--recipe", "mlp", "--no-evaluate", "--checkpoint-every", "3"]
+
+    def shipped_weights() -> list[np.ndarray]:
+        return [
+            w.numpy()
+            for role in ("generator", "discriminator")
+            for w in pretrained.load_pretrained("mlp", role).weights
+        ]
+
+    # An unbroken 2-epoch run (8 steps), then the same run in two legs: 1 epoch, resume.
+    monkeypatch.setenv("GAN_TUTORIAL_ARTIFACTS_DIR", str(data_in_tmp / "unbroken"))
+    assert module.main([*quick, "--epochs", "2"]) == 0
+    unbroken = shipped_weights()
+    monkeypatch.setenv("GAN_TUTORIAL_ARTIFACTS_DIR", str(data_in_tmp / "legs"))
+    assert module.main([*quick, "--epochs", "1"]) == 0
+    capsys.readouterr()
+    assert module.main([*quick, "--epochs", "2"]) == 1  # no silent restart over old checkpoints
+    assert "already holds checkpoints" in capsys.readouterr().err
+    assert module.main([*quick, "--epochs", "2", "--resume"]) == 0
+    assert "resumed from step 4" in capsys.readouterr().out
+    record = json.loads((data_in_tmp / "mlp.json").read_text())
+    assert record["steps"] == 8 and record["resumed_from_step"] == 4
+    resumed = shipped_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(unbroken, resumed, strict=True))
+    checkpoint_dir = data_in_tmp / "legs" / "checkpoints" / "mlp-seed42"
+    assert [p.name for p in sorted(checkpoint_dir.iterdir())] == [
+        "step-000000003",
+        "step-000000004",
+        "step-000000006",
+        "step-000000008",
+    ][-3:]
