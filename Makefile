@@ -8,13 +8,23 @@ STAMP := $(VENV)/.installed
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 LAB_ARGS ?=
+# `make app` serves the latent explorer (notebook 9) as a web page, code hidden, with Voilà.
+APP_NOTEBOOK := notebooks/09_latent_explorer.ipynb
+APP_PORT ?= 8866
+APP_ARGS ?=
 
 PRETRAIN_ARGS ?= --recipe fast --epochs 20
 
-.PHONY: lab test install mnist pretrain bench-throughput bench-quality lint format clean
+.PHONY: lab app test install mnist pretrain bench-throughput bench-quality bench-latency lint format clean
 
 lab: install mnist
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks $(ALLOW_ROOT) $(LAB_ARGS)
+
+# Voilà runs the notebook in a fresh kernel for each page load and shows only its outputs;
+# cells tagged notebook-only (the lesson around the widget) are left out of the app.
+app: install mnist
+	$(BIN)/voila $(APP_NOTEBOOK) --Voila.ip=127.0.0.1 --port=$(APP_PORT) --no-browser \
+		--TagRemovePreprocessor.remove_cell_tags=notebook-only $(APP_ARGS)
 
 test: install mnist
 	$(BIN)/ruff check .
@@ -44,6 +54,10 @@ bench-throughput: install mnist
 
 bench-quality: install mnist
 	MPLBACKEND=Agg $(BIN)/python benchmarks/time_to_quality.py $(BENCH_ARGS)
+
+# Starts the Voilà app and times slider moves in headless Chromium (/usr/bin/chromium).
+bench-latency: install mnist
+	$(BIN)/python benchmarks/explorer_latency.py $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check --fix .
