@@ -35,6 +35,7 @@ import keras
 import numpy as np
 from PIL import Image
 
+from gan_helpers import models
 from gan_helpers.data import Mnist, load_mnist
 
 INTERPOLATION_MODES = ("linear", "spherical")
@@ -140,11 +141,8 @@ def generate(generator: keras.Model, latents: np.ndarray, batch_size: int = 1024
     ``predict`` and prints nothing.
     """
     latents = np.asarray(latents, np.float32).reshape(-1, latent_dim_of(generator))
-    batches = [
-        np.asarray(generator(latents[start : start + batch_size], training=False))
-        for start in range(0, len(latents), batch_size)
-    ]
-    return np.concatenate(batches).reshape(-1, PIXELS, PIXELS)
+    images = models.generate(generator, latents, batch_size=batch_size)
+    return images.reshape(-1, PIXELS, PIXELS)
 
 
 def principal_latent_directions(
