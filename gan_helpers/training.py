@@ -3,7 +3,10 @@
 A step follows the seeds: the discriminator learns from a batch that is half real
 digits (label 1) and half generated ones (label 0); then the generator learns through
 the frozen composite, from latent vectors labelled 1, i.e. "make the discriminator call
-these real". Both updates run inside one compiled ``tf.function``.
+these real". Both updates run inside one compiled ``tf.function``, and one generator
+pass serves both: the fakes the discriminator learns from are the first half of the
+images the generator is then scored on, so the step runs the costly generator forward
+once instead of twice.
 
 ``GANTrainer.fit`` can write checkpoints (``checkpoint_dir=``) and continue from the newest
 good one (``resume=True``): an interrupted run, resumed, ends with the same weights bit for
@@ -138,25 +141,26 @@ class GANTrainer:
         self.resumed_from_step: int | None = None
         self.training_seconds: float = 0.0
 
-    def _step(
-        self, real_images: tf.Tensor, latent_for_d: tf.Tensor, latent_for_g: tf.Tensor
-    ) -> dict[str, tf.Tensor]:
-        fake_images = self.generator(latent_for_d, training=True)
-        images = tf.concat([real_images, fake_images], axis=0)
+    def _step(self, real_images: tf.Tensor, latent: tf.Tensor) -> dict[str, tf.Tensor]:
         n_real = tf.shape(real_images)[0]
-        real_labels = tf.fill((n_real, 1), self.real_label)
-        labels = tf.concat([real_labels, tf.zeros((tf.shape(fake_images)[0], 1))], axis=0)
-        with tf.GradientTape() as tape:
-            predictions = self.discriminator(images, training=True)
-            d_loss = self._bce(labels, predictions)
-        weights = self.discriminator.trainable_weights
-        self.d_optimizer.apply(tape.gradient(d_loss, weights), weights)
-
-        with tf.GradientTape() as tape:
-            verdict = self.composite(latent_for_g, training=True)
+        # One generator pass, recorded for the generator's update; its first n_real images
+        # are also the discriminator's fakes. stop_gradient: the discriminator's loss must
+        # not reach the generator.
+        with tf.GradientTape() as g_tape:
+            fake_images = self.generator(latent, training=True)
+            with tf.GradientTape() as d_tape:
+                images = tf.concat([real_images, tf.stop_gradient(fake_images[:n_real])], 0)
+                predictions = self.discriminator(images, training=True)
+                real_labels = tf.fill((n_real, 1), self.real_label)
+                labels = tf.concat([real_labels, tf.zeros((n_real, 1))], axis=0)
+                d_loss = self._bce(labels, predictions)
+            weights = self.discriminator.trainable_weights
+            self.d_optimizer.apply(d_tape.gradient(d_loss, weights), weights)
+            # The second half of the composite: the updated, frozen discriminator's verdict.
+            verdict = self.discriminator(fake_images, training=True)
             g_loss = self._bce(tf.ones_like(verdict), verdict)
         weights = self.composite.trainable_weights
-        self.g_optimizer.apply(tape.gradient(g_loss, weights), weights)
+        self.g_optimizer.apply(g_tape.gradient(g_loss, weights), weights)
 
         if self.ema_generator is not None:
             # Batch-norm statistics are averaged too: they belong to the averaged state.
@@ -178,13 +182,13 @@ class GANTrainer:
     def train_step(self, real_images: np.ndarray, rng: np.random.Generator) -> dict[str, float]:
         """One discriminator update then one generator update; returns the step's metrics.
 
-        ``real_images`` is (n, 28, 28, 1) in [-1, 1]; ``n`` fakes are drawn for the
-        discriminator and ``2 n`` latent vectors for the generator.
+        ``real_images`` is (n, 28, 28, 1) in [-1, 1]. ``2 n`` latent vectors are drawn; the
+        generator draws their images once: the first ``n`` are the discriminator's fakes,
+        and all ``2 n`` are scored by the updated discriminator for the generator's update.
         """
         n = len(real_images)
-        latent_for_d = rng.standard_normal((n, self.latent_dim), dtype=np.float32)
-        latent_for_g = rng.standard_normal((2 * n, self.latent_dim), dtype=np.float32)
-        metrics = self._compiled_step(real_images, latent_for_d, latent_for_g)
+        latent = rng.standard_normal((2 * n, self.latent_dim), dtype=np.float32)
+        metrics = self._compiled_step(real_images, latent)
         return {name: float(value) for name, value in metrics.items()}
 
     def fit(
@@ -556,17 +560,26 @@ def _diverged_message(
     )
 
 
-def flops_per_step(generator: keras.Model, discriminator: keras.Model, batch_size: int) -> float:
+def flops_per_step(
+    generator: keras.Model,
+    discriminator: keras.Model,
+    batch_size: int,
+    *,
+    separate_fake_pass: bool = False,
+) -> float:
     """Floating-point operations of one adversarial step (2 per multiply-add).
 
-    The discriminator update generates ``batch_size / 2`` fakes (a forward pass) and trains
-    on ``batch_size`` images (forward + backward, about 3 forward passes); the generator
-    update runs ``batch_size`` latent vectors through generator and discriminator, forward
-    and backward. Counts dense and convolution layers only (:func:`models.multiply_adds`).
+    The discriminator trains on ``batch_size`` images (forward + backward, about 3 forward
+    passes); the generator update runs ``batch_size`` latent vectors through generator and
+    discriminator, forward and backward. ``separate_fake_pass=True`` counts the seeds' way,
+    which draws the discriminator's ``batch_size / 2`` fakes with a generator pass of their
+    own; :class:`GANTrainer` reuses its one generator pass instead. Counts dense and
+    convolution layers only (:func:`models.multiply_adds`).
     """
     g_ops, d_ops = models.multiply_adds(generator), models.multiply_adds(discriminator)
-    n_fake = batch_size // 2
-    multiply_adds = n_fake * g_ops + 3 * batch_size * d_ops + 3 * batch_size * (g_ops + d_ops)
+    multiply_adds = 3 * batch_size * d_ops + 3 * batch_size * (g_ops + d_ops)
+    if separate_fake_pass:
+        multiply_adds += batch_size // 2 * g_ops
     return 2.0 * multiply_adds
 
 
