@@ -17,30 +17,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ROOT = Path(__file__).resolve().parent.parent
+from harness import ServerError, chromium_launch_args, free_port, make_server
 
 # Installed once the explorer is on the page: the pointermove that starts a move stamps t0,
 # and the first frame after the new picture is decoded closes it.
@@ -66,35 +50,12 @@ INSTRUMENT = """() => {
 }"""
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_served(url: str, process: subprocess.Popen, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit("make app exited before serving; run it by hand to see why")
-        try:
-            with urllib.request.urlopen(url, timeout=5):
-                return
-        except urllib.error.HTTPError:
-            return
-        except OSError:
-            time.sleep(0.5)
-    raise SystemExit(f"the app did not answer at {url} within {seconds:.0f} s")
-
-
 def measure_in_browser(url: str, moves: int, screenshot: Path | None) -> tuple[list[float], int]:
     """Latencies in ms of ``moves`` slider moves, and how many moves showed no new picture."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
+        browser = playwright.chromium.launch(**chromium_launch_args())
         page = browser.new_page(viewport={"width": 1000, "height": 560})
         started = time.perf_counter()
         page.goto(url)
@@ -184,22 +145,19 @@ def main() -> None:
 
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
-    with tempfile.TemporaryDirectory() as home, open(Path(home) / "app.log", "w") as log:
+    with tempfile.TemporaryDirectory() as home:
         env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(Path(home) / "runtime")}
-        server = subprocess.Popen(
-            ["make", "--no-print-directory", "app", f"APP_PORT={port}"],
-            cwd=ROOT,
+        app = make_server(
+            ["app", f"APP_PORT={port}"],
+            f"{url}voila/static/extension.js",  # a light URL: "/" would run the notebook
+            Path(home) / "app.log",
             env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
         )
         try:
-            wait_until_served(f"{url}voila/static/extension.js", server)
-            samples, missed = measure_in_browser(url, args.moves, args.screenshot)
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
+            with app:
+                samples, missed = measure_in_browser(url, args.moves, args.screenshot)
+        except ServerError as error:
+            raise SystemExit(f"the app did not start: {error}") from None
 
     print(
         f"\nslider move -> new picture on screen, Voilà in headless Chromium, "

@@ -5,7 +5,8 @@ python tests/resume_worker.py --images X.npy --steps N --every K --out OUT.npz
 
 Trains a tiny GAN on the images in X.npy (seeded, so every process starts from the same
 weights) and writes every variable of the final training state to OUT.npz. ``--sleep``
-slows each step down so that the test can kill the process half-way.
+slows each step down so that the test can kill the process half-way. The test module
+imports :func:`tiny_trainer` from here for its in-process runs.
 """
 
 from __future__ import annotations
@@ -18,7 +19,29 @@ import numpy as np
 
 from gan_helpers.models import build_fast_discriminator, build_mlp_generator
 from gan_helpers.reproducibility import seed_everything
-from gan_helpers.training import GANTrainer
+from gan_helpers.training import GANTrainer, seed_optimizer
+
+
+def tiny_trainer(
+    ema_decay: float | None = 0.9,
+    learning_rate: float = 2e-4,
+    generator_widths: tuple[int, ...] = (16,),
+) -> GANTrainer:
+    """The tiny GAN of the resume tests, seeded: every call starts from the same weights.
+
+    It has every kind of state a resume must restore: batch-norm statistics, dropout seeds,
+    Adam slots and a weight average. tests/test_checkpoints.py builds its in-process runs
+    here too, so the killed process and the other tests train one and the same model.
+    """
+    seed_everything(5)
+    return GANTrainer(
+        build_mlp_generator(latent_dim=8, widths=generator_widths),
+        build_fast_discriminator(filters=(4, 8)),
+        d_optimizer=seed_optimizer(learning_rate),
+        g_optimizer=seed_optimizer(learning_rate),
+        real_label=0.9,
+        ema_decay=ema_decay,
+    )
 
 
 def main() -> None:
@@ -33,13 +56,7 @@ def main() -> None:
     parser.add_argument("--sleep", type=float, default=0.0)
     args = parser.parse_args()
 
-    seed_everything(5)
-    trainer = GANTrainer(
-        build_mlp_generator(latent_dim=8, widths=(16,)),
-        build_fast_discriminator(filters=(4, 8)),
-        real_label=0.9,
-        ema_decay=0.9,
-    )
+    trainer = tiny_trainer()
     images = np.load(args.images, allow_pickle=False)
     history = trainer.fit(
         images,

@@ -14,33 +14,24 @@ import hashlib
 import json
 import os
 import re
-import signal
-import socket
-import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from benchmarks.harness import (
+    CHROMIUM,
+    chromium_launch_args,
+    free_port,
+    isolated_jupyter_env,
+    make_server,
+)
 from gan_helpers.paths import project_root
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TOKEN = "browser-test-token-5e2a"
 NOTEBOOK = "09_latent_explorer.ipynb"
-SERVER_START_SECONDS = 120
 EXPLORER_SECONDS = 150  # from page load to the explorer's first picture (kernel, model, data)
 ARTIFACTS = project_root() / "test-artifacts"
 
@@ -68,12 +59,7 @@ pytestmark = [
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
     """pytest-playwright launches Debian's Chromium, headless, with these flags."""
-    return {
-        **browser_type_launch_args,
-        "executable_path": str(CHROMIUM),
-        "headless": True,
-        "args": CHROMIUM_ARGS,
-    }
+    return {**browser_type_launch_args, **chromium_launch_args()}
 
 
 @pytest.fixture(scope="session")
@@ -85,63 +71,11 @@ def browser_context_args(browser_context_args: dict) -> dict:
 # Servers
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=5):
-            return True
-    except urllib.error.HTTPError:
-        return True  # it answered, even if with an error code
-    except OSError:
-        return False
-
-
-def isolated_env(home: Path) -> dict[str, str]:
-    """The environment for a server whose Jupyter files all live under ``home``."""
-    return {
-        **os.environ,
-        "JUPYTER_TOKEN": TOKEN,
-        "HOME": str(home),
-        "JUPYTER_CONFIG_DIR": str(home / "config"),
-        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-        "IPYTHONDIR": str(home / "ipython"),
-    }
-
-
 @contextlib.contextmanager
 def serve(make_args: list[str], ready_url: str, home: Path) -> Iterator[None]:
-    """Run ``make <make_args>`` in its own process group until the generator is closed."""
-    log_path = home / "server.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            ["make", "--no-print-directory", *make_args],
-            cwd=project_root(),
-            env=isolated_env(home),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # so make, the server and its kernels stop together
-        )
-        try:
-            deadline = time.monotonic() + SERVER_START_SECONDS
-            while not answers(ready_url):
-                if process.poll() is not None:
-                    pytest.fail(f"make {make_args[0]} exited early:\n{log_path.read_text()}")
-                if time.monotonic() > deadline:
-                    pytest.fail(f"make {make_args[0]} did not answer:\n{log_path.read_text()}")
-                time.sleep(0.5)
-            yield
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+    """Run ``make <make_args>`` with its Jupyter files under ``home`` until the block ends."""
+    with make_server(make_args, ready_url, home / "server.log", isolated_jupyter_env(home, TOKEN)):
+        yield
 
 
 def notebook_digest() -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from resume_worker import tiny_trainer
 
 from gan_helpers import checkpoints
 from gan_helpers.checkpoints import (
@@ -20,9 +21,7 @@ from gan_helpers.checkpoints import (
     CheckpointWarning,
     NoUsableCheckpointError,
 )
-from gan_helpers.models import build_fast_discriminator, build_mlp_generator
-from gan_helpers.reproducibility import seed_everything
-from gan_helpers.training import GANTrainer, seed_optimizer
+from gan_helpers.training import GANTrainer
 
 WORKER = Path(__file__).with_name("resume_worker.py")
 STEPS = 20  # 256 images, batch 32: 16 steps an epoch, so runs cross an epoch boundary
@@ -31,19 +30,6 @@ BATCH = 32
 
 class Interrupted(Exception):
     """Stands in for a crash or a Ctrl-C in the middle of training."""
-
-
-def tiny_trainer(ema_decay: float | None = 0.9, learning_rate: float = 2e-4) -> GANTrainer:
-    """Every kind of state: batch-norm statistics, dropout seeds, Adam slots, an average."""
-    seed_everything(5)
-    return GANTrainer(
-        build_mlp_generator(latent_dim=8, widths=(16,)),
-        build_fast_discriminator(filters=(4, 8)),
-        d_optimizer=seed_optimizer(learning_rate),
-        g_optimizer=seed_optimizer(learning_rate),
-        real_label=0.9,
-        ema_decay=ema_decay,
-    )
 
 
 def full_state(trainer: GANTrainer) -> list[np.ndarray]:
@@ -166,13 +152,7 @@ def test_resume_refuses_other_data_and_another_architecture(images, tmp_path) ->
     fit(tiny_trainer(), images, tmp_path, steps=2)
     with pytest.raises(CheckpointMismatchError, match="images_sha256"):
         fit(tiny_trainer(), images[::-1], tmp_path, resume=True)
-    seed_everything(5)
-    wider = GANTrainer(
-        build_mlp_generator(latent_dim=8, widths=(24,)),
-        build_fast_discriminator(filters=(4, 8)),
-        real_label=0.9,
-        ema_decay=0.9,
-    )
+    wider = tiny_trainer(generator_widths=(24,))
     before = full_state(wider)
     with pytest.raises(CheckpointMismatchError, match="another architecture"):
         fit(wider, images, tmp_path, resume=True)
