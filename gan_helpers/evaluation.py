@@ -39,6 +39,7 @@ import tensorflow as tf
 from keras import layers
 
 from gan_helpers.data import Mnist, load_mnist, to_model_range, to_unit_range
+from gan_helpers.model_files import load_model_file
 from gan_helpers.paths import data_dir, replace_atomically
 from gan_helpers.reproducibility import DEFAULT_SEED, seed_everything
 
@@ -144,13 +145,20 @@ def classifier_record_path() -> Path:
 def load_classifier() -> keras.Model:
     """The shipped MNIST classifier; trained (about two minutes) and saved if missing.
 
-    Loaded with ``safe_mode=True``, so a tampered file cannot run code through lambda layers.
+    Loaded by :func:`~gan_helpers.model_files.load_model_file`, so no code in the file runs,
+    and a damaged file, a file that is not a Keras model or one that carries code (a
+    ``Lambda`` layer) raises :class:`~gan_helpers.model_files.PretrainedWeightsError`
+    naming the file and how to restore or retrain it.
     """
     path = classifier_path()
-    if path.is_file():
-        return keras.saving.load_model(path, safe_mode=True)
-    model, _ = train_and_save_classifier()
-    return model
+    if not path.is_file():
+        model, _ = train_and_save_classifier()
+        return model
+    fix = (
+        f"Restore it with `git checkout -- {path.name}` in data/, or retrain it with "
+        f"`{TRAIN_COMMAND}`."
+    )
+    return load_model_file(path, fix=fix)
 
 
 def classifier_accuracy(

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
+from keras import layers
 
-from gan_helpers import evaluation
+from gan_helpers import evaluation, model_files
 from gan_helpers.data import Mnist, load_mnist, to_model_range
+from gan_helpers.model_files import PretrainedWeightsError
 from gan_helpers.models import build_dcgan_generator
 
 METRIC_KEYS = {
@@ -193,6 +196,39 @@ def test_shipped_classifier_is_accurate_and_has_the_features_layer(
 
 def test_shipped_classifier_file_is_small() -> None:
     assert evaluation.classifier_path().stat().st_size < 1.5e6
+
+
+@pytest.fixture
+def classifier_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where load_classifier looks, moved to an empty folder; the test writes the file."""
+    monkeypatch.setenv("GAN_TUTORIAL_DATA_DIR", str(tmp_path))
+    return evaluation.classifier_path()
+
+
+@pytest.mark.parametrize("content", [b"", b"not a keras file at all", b"PK\x03\x04truncated"])
+def test_a_damaged_classifier_file_gets_one_clear_error(
+    classifier_in_tmp: Path, content: bytes
+) -> None:
+    classifier_in_tmp.write_bytes(content)
+    with pytest.raises(PretrainedWeightsError) as caught:
+        evaluation.load_classifier()
+    message = str(caught.value)
+    assert "mnist_classifier.keras could not be loaded" in message
+    assert evaluation.TRAIN_COMMAND in message  # says how to fix it
+    assert caught.value.__suppress_context__  # no Keras traceback chained to it
+    assert classifier_in_tmp.read_bytes() == content  # reported, not silently retrained
+
+
+@pytest.mark.parametrize("scan", ["on", "defeated"])
+def test_a_classifier_file_with_code_is_refused(
+    classifier_in_tmp: Path, monkeypatch: pytest.MonkeyPatch, scan: str
+) -> None:
+    doubler = layers.Lambda(lambda x: x * 2, name="doubler")
+    keras.Sequential([keras.Input((28, 28, 1)), doubler]).save(classifier_in_tmp)
+    if scan == "defeated":  # then Keras' safe mode is what refuses it
+        monkeypatch.setattr(model_files, "_code_in_archive", lambda path: [])
+    with pytest.raises(PretrainedWeightsError, match=r"mnist_classifier\.keras contains code"):
+        evaluation.load_classifier()
 
 
 class RealDigits:

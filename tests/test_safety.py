@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from keras import layers
 
-from gan_helpers import checkpoints, pretrained
+from gan_helpers import checkpoints, model_files, pretrained
 from gan_helpers.models import (
     build_fast_discriminator,
     build_mlp_discriminator,
@@ -234,17 +234,9 @@ def test_a_file_with_code_is_refused(pretrained_in_tmp) -> None:
 
 def test_keras_safe_mode_is_the_second_line_of_defence(pretrained_in_tmp, monkeypatch) -> None:
     make_lambda_model(pretrained_in_tmp / "fast_generator.keras")
-    monkeypatch.setattr(pretrained, "_code_in_archive", lambda path: [])  # scan defeated
+    monkeypatch.setattr(model_files, "_code_in_archive", lambda path: [])  # scan defeated
     with pytest.raises(PretrainedWeightsError, match="contains code and was not loaded"):
         pretrained.load_pretrained("fast", "generator")
-
-
-def test_the_evaluation_classifier_loads_in_safe_mode_too(pretrained_in_tmp) -> None:
-    from gan_helpers import evaluation
-
-    make_lambda_model(evaluation.classifier_path())
-    with pytest.raises(ValueError, match="safe_mode"):
-        evaluation.load_classifier()
 
 
 # --- the command line ----------------------------------------------------------------------
