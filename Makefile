@@ -13,7 +13,7 @@ APP_NOTEBOOK := notebooks/09_latent_explorer.ipynb
 APP_PORT ?= 8866
 APP_ARGS ?=
 
-PRETRAIN_ARGS ?= --recipe fast --epochs 20
+PRETRAIN_ARGS ?= --recipe fast --epochs 30
 
 .PHONY: lab app test install mnist pretrain bench-throughput bench-quality bench-latency lint format clean
 

@@ -83,7 +83,7 @@ def pretrained_record(recipe: str = "fast") -> dict[str, Any]:
 def train_and_save(
     recipe_name: str = "fast",
     *,
-    epochs: int = 20,
+    epochs: int = 30,
     seed: int = DEFAULT_SEED,
     evaluate: bool = True,
     checkpoint_every: int = 500,
@@ -177,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--recipe", choices=sorted(RECIPES), default="fast")
-    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--no-evaluate", action="store_true", help="skip the evaluation")
     parser.add_argument(
