@@ -15,7 +15,7 @@ APP_ARGS ?=
 
 PRETRAIN_ARGS ?= --recipe fast --epochs 30
 
-.PHONY: lab app test install mnist pretrain bench-throughput bench-quality bench-latency lint format clean
+.PHONY: lab app test install mnist pretrain bench-throughput bench-quality bench-latency bench-layers lint format clean
 
 lab: install mnist
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks $(ALLOW_ROOT) $(LAB_ARGS)
@@ -54,6 +54,10 @@ bench-throughput: install mnist
 
 bench-quality: install mnist
 	MPLBACKEND=Agg $(BIN)/python benchmarks/time_to_quality.py $(BENCH_ARGS)
+
+# Times each layer of the seed DCGAN alone: where its training step spends its time.
+bench-layers: install
+	$(BIN)/python benchmarks/layer_speed.py $(BENCH_ARGS)
 
 # Starts the Voilà app and times slider moves in headless Chromium (/usr/bin/chromium).
 bench-latency: install mnist
