@@ -35,10 +35,9 @@ def best_seconds(function: Callable[[tf.Tensor], object], value: tf.Tensor, repe
 
 def time_layer(layer: keras.layers.Layer, batch: int, repeats: int) -> tuple[float, float, int]:
     """Forward and forward + backward seconds of ``layer`` on a random batch, and its mult-adds."""
-    single = keras.Sequential([keras.Input(layer.input.shape[1:]), layer.__class__.from_config(
-        layer.get_config()
-    )])  # fmt: skip
-    inner = single.layers[0]
+    # A fresh copy of the layer in a model of its own, so multiply_adds counts just this one.
+    inner = type(layer).from_config(layer.get_config())
+    single = keras.Sequential([keras.Input(layer.input.shape[1:]), inner])
     value = tf.random.normal((batch, *layer.input.shape[1:]))
 
     @tf.function
