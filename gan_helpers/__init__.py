@@ -1,8 +1,11 @@
 """Helpers for the gan-mnist-tutorial notebooks.
 
 One module per concern: ``paths`` (where files live), ``data`` (MNIST), ``models``
-(generators, discriminators, the frozen composite), ``training`` (the adversarial step
-and loop), ``plots`` (figures) and ``reproducibility`` (the seed).
+(generators, discriminators, the frozen composite), ``fast_conv`` (a faster way to compute
+the seed generator's last layer), ``training`` (the adversarial step, loop and recipes),
+``checkpoints`` (saving and resuming runs), ``evaluation`` (judging a generator),
+``pretrained`` and ``model_files`` (the shipped models), ``plots`` (figures), ``widgets``
+(the latent explorer) and ``reproducibility`` (the seed).
 
 Importing the package loads TensorFlow once, quietly: its C++ start-up log (CUDA probes,
 CPU feature notes, each line stamped with the time and a process id) would otherwise land

@@ -11,6 +11,8 @@ import keras
 import numpy as np
 from keras import layers
 
+from gan_helpers.fast_conv import ShiftSumConv2D
+
 IMAGE_SHAPE = (28, 28, 1)
 LATENT_DIM = 100
 
@@ -49,6 +51,9 @@ def build_dcgan_generator(
     (7 -> 14 -> 28 pixels), each with ``LeakyReLU(0.2)`` -> 7x7 ``Conv2D`` to one channel
     with tanh -> (28, 28, 1). With the defaults it has 1,164,289 parameters and needs
     about 70 million multiply-adds per image.
+
+    The last layer is a :class:`~gan_helpers.fast_conv.ShiftSumConv2D`: the seed's
+    ``Conv2D(1, 7)`` with the same weights and outputs, computed about 4x faster on a CPU.
     """
     return keras.Sequential(
         [
@@ -60,7 +65,7 @@ def build_dcgan_generator(
             layers.LeakyReLU(0.2),
             layers.Conv2DTranspose(filters, 4, strides=2, padding="same"),
             layers.LeakyReLU(0.2),
-            layers.Conv2D(1, 7, padding="same", activation="tanh"),
+            ShiftSumConv2D(1, 7, padding="same", activation="tanh"),
         ],
         name=name,
     )
