@@ -4,7 +4,10 @@ For every dense and convolution layer of the seed generator and discriminator, a
 batch of 256, the script times one forward pass and one forward + backward pass (gradients
 for the layer's input and weights, as training needs), and prints milliseconds, achieved
 GFLOP/s and the share of this machine's fp32 matrix-multiply peak. A layer whose GFLOP/s is far
-below the peak is where a faster step would have to come from. Run: ``make bench-layers``.
+below the peak is where a faster step would have to come from. The generator's last layer is
+timed twice: as the seed wrote it (``Conv2D``) and as the project computes it
+(``ShiftSumConv2D``, the same function; see ``gan_helpers.fast_conv``). Run:
+``make bench-layers``.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from throughput import matmul_peak_gflops
 
 import gan_helpers  # noqa: F401  (loads TensorFlow quietly)
 from gan_helpers import models
+from gan_helpers.fast_conv import ShiftSumConv2D
 
 
 def best_seconds(function: Callable[[tf.Tensor], object], value: tf.Tensor, repeats: int) -> float:
@@ -33,10 +37,15 @@ def best_seconds(function: Callable[[tf.Tensor], object], value: tf.Tensor, repe
     return best
 
 
-def time_layer(layer: keras.layers.Layer, batch: int, repeats: int) -> tuple[float, float, int]:
-    """Forward and forward + backward seconds of ``layer`` on a random batch, and its mult-adds."""
+def time_layer(
+    layer: keras.layers.Layer, batch: int, repeats: int, as_type: type | None = None
+) -> tuple[float, float, int]:
+    """Forward and forward + backward seconds of ``layer`` on a random batch, and its mult-adds.
+
+    ``as_type`` times a layer of that class made from ``layer``'s configuration instead.
+    """
     # A fresh copy of the layer in a model of its own, so multiply_adds counts just this one.
-    inner = type(layer).from_config(layer.get_config())
+    inner = (as_type or type(layer)).from_config(layer.get_config())
     single = keras.Sequential([keras.Input(layer.input.shape[1:]), inner])
     value = tf.random.normal((batch, *layer.input.shape[1:]))
 
@@ -69,7 +78,7 @@ def main() -> None:
     print(f"fp32 matmul peak on this machine: {peak:.0f} GFLOP/s; batch {args.batch}")
     print()
     header = (
-        f"{'model':20} {'layer':26} {'MFLOP/img':>9} {'fwd ms':>7} {'fwd %pk':>7} "
+        f"{'model':20} {'layer':32} {'MFLOP/img':>9} {'fwd ms':>7} {'fwd %pk':>7} "
         f"{'f+b ms':>7} {'f+b %pk':>7}"
     )
     print(header)
@@ -80,15 +89,19 @@ def main() -> None:
                 layer, keras.layers.Dense | keras.layers.Conv2D | keras.layers.Conv2DTranspose
             ):
                 continue
-            forward, both, multiply_adds = time_layer(layer, args.batch, args.repeats)
-            flops = 2.0 * multiply_adds * args.batch
-            shape = "x".join(str(d) for d in layer.output.shape[1:])
-            print(
-                f"{model.name:20} {type(layer).__name__ + ' -> ' + shape:26} "
-                f"{2 * multiply_adds / 1e6:>9.1f} {forward * 1e3:>7.1f} "
-                f"{100 * flops / forward / 1e9 / peak:>6.0f}% {both * 1e3:>7.1f} "
-                f"{100 * 3 * flops / both / 1e9 / peak:>6.0f}%"
-            )
+            ways = [type(layer)]
+            if isinstance(layer, ShiftSumConv2D):
+                ways.insert(0, keras.layers.Conv2D)  # the seed's way first
+            for way in ways:
+                forward, both, multiply_adds = time_layer(layer, args.batch, args.repeats, way)
+                flops = 2.0 * multiply_adds * args.batch
+                shape = "x".join(str(d) for d in layer.output.shape[1:])
+                print(
+                    f"{model.name:20} {way.__name__ + ' -> ' + shape:32} "
+                    f"{2 * multiply_adds / 1e6:>9.1f} {forward * 1e3:>7.1f} "
+                    f"{100 * flops / forward / 1e9 / peak:>6.0f}% {both * 1e3:>7.1f} "
+                    f"{100 * 3 * flops / both / 1e9 / peak:>6.0f}%"
+                )
 
 
 if __name__ == "__main__":
