@@ -11,7 +11,9 @@ A GAN's losses say little about its images, so the tutorial scores generators fr
 * **Class balance**: the fraction of images per predicted digit and its KL divergence from
   the uniform distribution (mode collapse shows up as a high KL).
 * **Nearest-neighbour distance** to the training set: a generator that memorised its
-  training digits would sit closer to them than real test digits do.
+  training digits would sit closer to them than real test digits do. The mean answers
+  "closer on average?"; the **near-copy share** looks where copies would show: the
+  fraction of generated images closer to a training digit than all but 1 % of test digits.
 * **Parzen-window log-likelihood** of the test set (Goodfellow et al. 2014, Table 1), with
   the kernel width chosen on a held-out validation split. Shown for comparison with the
   papers; it is known to be a poor measure in 784 dimensions.
@@ -56,6 +58,7 @@ TRAIN_COMMAND = "python -m gan_helpers.evaluation train-classifier"
 # reference for nearest-neighbour distances, so no image plays both roles.
 VALIDATION_SIZE = 10_000
 DEFAULT_PARZEN_SIGMAS = np.logspace(-1, 0, 10)
+NEAR_COPY_QUANTILE = 0.01
 
 
 # --------------------------------------------------------------------------------------
@@ -376,6 +379,29 @@ def nearest_neighbour_distances(
     return nearest
 
 
+def near_copy_share(
+    generated_distances: np.ndarray, real_distances: np.ndarray, quantile: float = 0.01
+) -> tuple[float, float]:
+    """Share of generated images nearer the training set than nearly all unseen real digits.
+
+    Both arguments are :func:`nearest_neighbour_distances` to the same training digits:
+    ``real_distances`` for real digits the generator never saw (the test set). The
+    threshold is their ``quantile`` (1 %: only one real digit in 100 is that close to a
+    training digit). Returns ``(share, threshold)``: a generator that draws new digits
+    has a share near ``quantile``; one that replays training digits, far above it. The
+    mean distance cannot tell those apart from a generator that merely leaves out the
+    unusual digits (which sit far from everything): this tail can.
+    """
+    if not 0.0 < quantile < 1.0:
+        raise ValueError(f"quantile must be between 0 and 1, got {quantile!r}")
+    generated = np.asarray(generated_distances, dtype=np.float64).ravel()
+    real = np.asarray(real_distances, dtype=np.float64).ravel()
+    if len(generated) == 0 or len(real) == 0:
+        raise ValueError("both distance arrays need at least one value")
+    threshold = float(np.quantile(real, quantile))
+    return float(np.mean(generated < threshold)), threshold
+
+
 def _parzen_log_likelihoods(
     samples: np.ndarray, points: np.ndarray, sigmas: Sequence[float], batch_size: int
 ) -> np.ndarray:
@@ -441,7 +467,7 @@ class _RealReference:
     test_mean: np.ndarray
     test_cov: np.ndarray
     floors: dict[int, float] = field(default_factory=dict)
-    nn_test_means: dict[int, float] = field(default_factory=dict)
+    nn_test_distances: dict[int, np.ndarray] = field(default_factory=dict)
 
 
 _REAL_CACHE: dict[tuple[int, int], _RealReference] = {}
@@ -519,6 +545,9 @@ def evaluate_generator(
     * ``nn_distance_generated_mean`` and ``nn_distance_test_mean``: mean pixel distance
       ([0, 1] units) to the nearest of the first 50,000 training digits, for generated and
       for ``n_samples`` test digits; generated much closer than test suggests memorising.
+    * ``near_copy_share``: :func:`near_copy_share` of those distances, the fraction of
+      generated images closer to a training digit than ``near_copy_threshold``, which only
+      1 % of the test digits are; about 0.01 is normal, much more means copying.
     * ``parzen_log_likelihood`` and ``parzen_log_likelihood_stderr``: mean test-set
       log-likelihood (nats) under a Gaussian KDE on the generated images, and its
       standard error; ``parzen_sigma``: the width chosen on the last 10,000 training digits.
@@ -543,10 +572,9 @@ def evaluate_generator(
         real.floors[n_samples] = _frechet_from_stats(
             *_gaussian_stats(floor_features), real.test_mean, real.test_cov
         )
-    if n_samples not in real.nn_test_means:
-        real.nn_test_means[n_samples] = float(
-            nearest_neighbour_distances(test[:n_samples], reference).mean()
-        )
+    if n_samples not in real.nn_test_distances:
+        real.nn_test_distances[n_samples] = nearest_neighbour_distances(test[:n_samples], reference)
+    test_nn = real.nn_test_distances[n_samples]
 
     images = _generate(generator, n_samples, seed, batch_size)
     outputs = classify(classifier, images, batch_size=batch_size)
@@ -555,6 +583,8 @@ def evaluate_generator(
     fractions = class_histogram(outputs.probabilities)
 
     generated = to_unit_range(images)
+    generated_nn = nearest_neighbour_distances(generated, reference)
+    copies, copy_threshold = near_copy_share(generated_nn, test_nn, NEAR_COPY_QUANTILE)
     sigma = select_parzen_sigma(generated, validation, batch_size=batch_size)
     log_likelihoods = parzen_log_likelihood(generated, test, sigma, batch_size=batch_size)
 
@@ -565,10 +595,10 @@ def evaluate_generator(
         "fd_ratio": fd / floor if floor > 0 else math.inf,
         "class_fractions": [float(f) for f in fractions],
         "class_kl": kl_from_uniform(fractions),
-        "nn_distance_generated_mean": float(
-            nearest_neighbour_distances(generated, reference).mean()
-        ),
-        "nn_distance_test_mean": real.nn_test_means[n_samples],
+        "nn_distance_generated_mean": float(generated_nn.mean()),
+        "nn_distance_test_mean": float(test_nn.mean()),
+        "near_copy_share": copies,
+        "near_copy_threshold": copy_threshold,
         "parzen_log_likelihood": float(log_likelihoods.mean()),
         "parzen_log_likelihood_stderr": float(
             log_likelihoods.std(ddof=1) / math.sqrt(len(log_likelihoods))
@@ -605,6 +635,12 @@ def format_report(metrics: dict[str, Any]) -> str:
             fixed(metrics["nn_distance_generated_mean"], 2),
             f"real test digits {fixed(metrics['nn_distance_test_mean'], 2)}; "
             "much lower suggests copying",
+        ),
+        (
+            "Near copies",
+            f"{fixed(100 * metrics['near_copy_share'], 1)} %",
+            f"nearer than {fixed(metrics['near_copy_threshold'], 2)}, as 1 % of test digits are; "
+            "far above 1 % is copying",
         ),
         (
             "Parzen log-lik.",

@@ -13,6 +13,9 @@ Training writes checkpoints to ``artifacts/checkpoints/<recipe>-seed<seed>/`` ev
 reboot, Ctrl-C), run the same command again with ``--resume``: training continues from the
 newest good checkpoint and ends with the same weights, bit for bit, as an uninterrupted run.
 
+``--evaluate-only`` scores the shipped generator again without training (after the
+evaluation gained a measure, say) and rewrites only the record's ``evaluation``.
+
 Notebooks load these files and never download anything. Loading runs no code from the file:
 Keras' safe mode is on, and a file that contains code (a ``Lambda`` layer) is refused (see
 :func:`gan_helpers.model_files.load_model_file`).
@@ -41,6 +44,7 @@ from gan_helpers.reproducibility import DEFAULT_SEED, seed_everything
 from gan_helpers.training import RECIPES, TrainingDivergedError
 
 HISTORY_EVERY = 50  # steps between kept history points in the JSON record
+EVALUATION_SAMPLES = 10_000
 
 
 def pretrained_dir() -> Path:
@@ -142,10 +146,29 @@ def train_and_save(
     if evaluate:
         from gan_helpers.evaluation import evaluate_generator
 
-        record["evaluation"] = _plain(evaluate_generator(generator, n_samples=10_000))
+        record["evaluation"] = _plain(evaluate_generator(generator, n_samples=EVALUATION_SAMPLES))
 
     for role, model in (("generator", generator), ("discriminator", trainer.discriminator)):
         replace_atomically(model_path(recipe_name, role), lambda tmp, m=model: m.save(tmp))
+    replace_atomically(
+        record_path(recipe_name),
+        lambda tmp: tmp.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8"),
+    )
+    return record
+
+
+def reevaluate(recipe_name: str = "fast") -> dict[str, Any]:
+    """Score the shipped ``recipe_name`` generator again and rewrite its record's evaluation.
+
+    Nothing is trained and the models are not touched; the rest of the record stays as it
+    was. The evaluation draws its latent vectors from a fixed seed, so the measures that
+    existed before come out the same on the same machine type.
+    """
+    from gan_helpers.evaluation import evaluate_generator
+
+    generator = load_pretrained(recipe_name, "generator")
+    record = pretrained_record(recipe_name)
+    record["evaluation"] = _plain(evaluate_generator(generator, n_samples=EVALUATION_SAMPLES))
     replace_atomically(
         record_path(recipe_name),
         lambda tmp: tmp.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8"),
@@ -171,6 +194,8 @@ def _plain(values: dict[str, Any]) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: train a recipe and ship its models under ``data/pretrained``."""
+    from gan_helpers.evaluation import format_report
+
     parser = argparse.ArgumentParser(
         prog="python -m gan_helpers.pretrained",
         description=__doc__,
@@ -180,6 +205,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--no-evaluate", action="store_true", help="skip the evaluation")
+    parser.add_argument(
+        "--evaluate-only",
+        action="store_true",
+        help="do not train: score the shipped generator again and update its record",
+    )
     parser.add_argument(
         "--checkpoint-every",
         type=int,
@@ -199,6 +229,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--checkpoint-every must be 0 or more, got {args.checkpoint_every}")
     if args.resume and args.checkpoint_every == 0:
         parser.error("--resume needs checkpoints; leave out --checkpoint-every 0")
+    if args.evaluate_only:
+        if args.no_evaluate or args.resume:
+            parser.error("--evaluate-only trains nothing: leave out --no-evaluate and --resume")
+        try:
+            record = reevaluate(args.recipe)
+        except (OSError, PretrainedWeightsError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        print(format_report(record["evaluation"]))
+        print(f"updated {record_path(args.recipe)}")
+        return 0
     if args.checkpoint_every:
         print(f"checkpoints: {run_checkpoint_dir(args.recipe, args.seed)}")
     try:
@@ -219,8 +260,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("no checkpoint to resume from yet: trained from step 0")
     print(f"trained {record['steps']} steps in {record['training_seconds']:.0f} s")
     if "evaluation" in record:
-        from gan_helpers.evaluation import format_report
-
         print(format_report(record["evaluation"]))
     print(f"saved to {pretrained_dir()}")
     return 0

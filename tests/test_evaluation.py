@@ -24,6 +24,8 @@ METRIC_KEYS = {
     "class_kl",
     "nn_distance_generated_mean",
     "nn_distance_test_mean",
+    "near_copy_share",
+    "near_copy_threshold",
     "parzen_log_likelihood",
     "parzen_log_likelihood_stderr",
     "parzen_sigma",
@@ -122,6 +124,24 @@ def test_nearest_neighbour_distances_match_brute_force() -> None:
     assert np.all(np.isfinite(found))
     np.testing.assert_allclose(found, brute, rtol=1e-4, atol=2e-3)
     assert found[2] < 2e-3
+
+
+def test_near_copy_share_counts_the_generated_images_below_the_real_tail() -> None:
+    real = np.linspace(1.0, 5.0, 1001)  # the 1 % quantile is 1.04
+    share, threshold = evaluation.near_copy_share(real, real)
+    assert threshold == pytest.approx(1.04)
+    assert share == pytest.approx(0.01, abs=1e-3)
+    # Fewer unusual digits lower the mean, not the share; copies raise the share.
+    typical = np.clip(real, None, 3.0)
+    assert evaluation.near_copy_share(typical, real)[0] == pytest.approx(share)
+    copies = np.concatenate([np.zeros(100), real[100:]])  # the 100 nearest became copies
+    assert evaluation.near_copy_share(copies, real)[0] == pytest.approx(100 / 1001)
+
+
+@pytest.mark.parametrize("quantile", [0.0, 1.0, -0.1])
+def test_near_copy_share_refuses_a_quantile_outside_zero_one(quantile: float) -> None:
+    with pytest.raises(ValueError, match="quantile"):
+        evaluation.near_copy_share(np.ones(3), np.ones(3), quantile)
 
 
 def test_parzen_log_likelihood_matches_a_direct_loop() -> None:
@@ -280,3 +300,15 @@ def test_real_digits_score_like_real_data(classifier: keras.Model, mnist: Mnist)
     assert metrics["nn_distance_generated_mean"] == pytest.approx(
         metrics["nn_distance_test_mean"], rel=1e-5
     )
+    assert metrics["near_copy_share"] <= 0.02
+
+
+def test_a_generator_replaying_training_digits_is_caught_as_copying(
+    classifier: keras.Model, mnist: Mnist
+) -> None:
+    metrics = evaluation.evaluate_generator(
+        RealDigits(mnist.x_train[:500]), n_samples=500, classifier=classifier, mnist=mnist
+    )
+    assert metrics["near_copy_share"] == 1.0
+    assert metrics["nn_distance_generated_mean"] < 0.01
+    assert "Near copies" in evaluation.format_report(metrics)

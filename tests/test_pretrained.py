@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gan_helpers import pretrained
+from gan_helpers import evaluation, pretrained
 from gan_helpers.models import IMAGE_SHAPE
+from gan_helpers.paths import project_root
 from gan_helpers.training import RECIPES
 
 
@@ -100,3 +101,36 @@ def test_training_command_resumes_to_the_same_weights(
         "step-000000006",
         "step-000000008",
     ][-3:]
+
+
+def test_evaluate_only_rescores_the_shipped_generator_and_keeps_the_rest(
+    data_in_tmp: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    import gan_helpers.pretrained as module
+
+    small = np.random.default_rng(0).uniform(-1, 1, (256, *IMAGE_SHAPE)).astype(np.float32)
+    monkeypatch.setattr(module, "training_images", lambda: small)
+    monkeypatch.setattr(module, "EVALUATION_SAMPLES", 200)
+    # The evaluation needs the real MNIST and the shipped classifier beside the models.
+    project_data = project_root() / "data"
+    classifier_files = (evaluation.CLASSIFIER_FILENAME, evaluation.CLASSIFIER_RECORD_FILENAME)
+    for name in ("mnist.npz", *classifier_files):
+        (data_in_tmp.parent / name).symlink_to(project_data / name)
+    assert module.main(["--recipe", "mlp", "--epochs", "1", "--no-evaluate"]) == 0
+    before = json.loads((data_in_tmp / "mlp.json").read_text())
+    model_bytes = (data_in_tmp / "mlp_generator.keras").read_bytes()
+    capsys.readouterr()
+
+    assert module.main(["--recipe", "mlp", "--evaluate-only"]) == 0
+    assert "Near copies" in capsys.readouterr().out
+    after = json.loads((data_in_tmp / "mlp.json").read_text())
+    assert after.pop("evaluation")["n_samples"] == 200
+    assert after == before
+    assert (data_in_tmp / "mlp_generator.keras").read_bytes() == model_bytes
+
+
+def test_evaluate_only_without_a_shipped_model_says_how_to_make_it(
+    data_in_tmp: Path, capsys: pytest.CaptureFixture
+) -> None:
+    assert pretrained.main(["--recipe", "mlp", "--evaluate-only"]) == 1
+    assert "make pretrain" in capsys.readouterr().err
