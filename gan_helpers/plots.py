@@ -138,6 +138,31 @@ def training_curves(history: Mapping[str, Sequence[float]], *, smooth: int = 25)
     return fig
 
 
+def nearest_distance_histograms(
+    generated: np.ndarray, real: np.ndarray, *, threshold: float | None = None
+) -> Figure:
+    """Distributions of nearest-training-digit distances: generated against real test digits.
+
+    Copies would pile up at the left; a generator that leaves out unusual digits thins the
+    right tail instead. ``threshold`` (e.g. the near-copy threshold of
+    :func:`gan_helpers.evaluation.near_copy_share`) is drawn as a dashed line.
+    """
+    fig, ax = plt.subplots(figsize=(7, 2.8))
+    bins = np.linspace(0.0, max(np.max(generated), np.max(real)) * 1.02, 50)
+    ax.hist(real, bins=bins, density=True, alpha=0.5, color=_REAL_COLOUR, label="real test digits")
+    ax.hist(generated, bins=bins, density=True, alpha=0.5, color=_FAKE_COLOUR, label="generated")
+    if threshold is not None:
+        ax.axvline(threshold, color="gray", ls="--", lw=0.8, label="near-copy threshold")
+    ax.set(
+        xlabel="distance to the nearest training digit (pixels in [0, 1])",
+        ylabel="density",
+        title="How close to the training set?",
+    )
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def toy_gan_panels(snapshots: Sequence[Mapping[str, np.ndarray | float | int]]) -> Figure:
     """One panel per snapshot of the 1-D toy GAN: p_data, p_g, D(x) and the optimal D*.
 

@@ -34,6 +34,17 @@ def test_training_curves_draws_losses_and_accuracies() -> None:
     assert all(len(ax.lines) == 3 for ax in fig.axes)
 
 
+def test_nearest_distance_histograms_show_both_sets_and_the_threshold() -> None:
+    rng = np.random.default_rng(0)
+    generated, real = rng.uniform(2, 6, 300), rng.uniform(1, 7, 200)
+    fig = plots.nearest_distance_histograms(generated, real, threshold=1.5)
+    (ax,) = fig.axes
+    heights = [sum(bar.get_height() for bar in container) for container in ax.containers]
+    assert len(heights) == 2 and all(h > 0 for h in heights)
+    assert [line.get_xdata()[0] for line in ax.lines] == [1.5]
+    assert len(plots.nearest_distance_histograms(generated, real).axes[0].lines) == 0
+
+
 def test_progress_gif_has_one_frame_per_grid(tmp_path) -> None:
     from PIL import Image
 
