@@ -380,7 +380,9 @@ def nearest_neighbour_distances(
 
 
 def near_copy_share(
-    generated_distances: np.ndarray, real_distances: np.ndarray, quantile: float = 0.01
+    generated_distances: np.ndarray,
+    real_distances: np.ndarray,
+    quantile: float = NEAR_COPY_QUANTILE,
 ) -> tuple[float, float]:
     """Share of generated images nearer the training set than nearly all unseen real digits.
 

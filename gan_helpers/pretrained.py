@@ -150,10 +150,7 @@ def train_and_save(
 
     for role, model in (("generator", generator), ("discriminator", trainer.discriminator)):
         replace_atomically(model_path(recipe_name, role), lambda tmp, m=model: m.save(tmp))
-    replace_atomically(
-        record_path(recipe_name),
-        lambda tmp: tmp.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8"),
-    )
+    _write_record(recipe_name, record)
     return record
 
 
@@ -169,11 +166,15 @@ def reevaluate(recipe_name: str = "fast") -> dict[str, Any]:
     generator = load_pretrained(recipe_name, "generator")
     record = pretrained_record(recipe_name)
     record["evaluation"] = _plain(evaluate_generator(generator, n_samples=EVALUATION_SAMPLES))
+    _write_record(recipe_name, record)
+    return record
+
+
+def _write_record(recipe_name: str, record: dict[str, Any]) -> None:
     replace_atomically(
         record_path(recipe_name),
         lambda tmp: tmp.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8"),
     )
-    return record
 
 
 def run_checkpoint_dir(recipe_name: str, seed: int = DEFAULT_SEED) -> Path:
