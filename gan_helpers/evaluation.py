@@ -616,6 +616,7 @@ def format_report(metrics: dict[str, Any]) -> str:
     Values are rounded (score 2 decimals, distances 1-2, KL 3, Parzen 0) so that
     float noise between runs does not change the printed text.
     """
+    quantile = f"{100 * NEAR_COPY_QUANTILE:g} %"
 
     def fixed(value: float, decimals: int) -> str:
         # "+ 0.0" turns a rounded -0.0 into 0.0, so the text never flips sign on noise.
@@ -641,8 +642,8 @@ def format_report(metrics: dict[str, Any]) -> str:
         (
             "Near copies",
             f"{fixed(100 * metrics['near_copy_share'], 1)} %",
-            f"nearer than {fixed(metrics['near_copy_threshold'], 2)}, as 1 % of test digits are; "
-            "far above 1 % is copying",
+            f"nearer than {fixed(metrics['near_copy_threshold'], 2)}, as {quantile} of test "
+            f"digits are; far above {quantile} is copying",
         ),
         (
             "Parzen log-lik.",
