@@ -15,7 +15,7 @@ APP_ARGS ?=
 
 PRETRAIN_ARGS ?= --recipe fast --epochs 30
 
-.PHONY: lab app test install mnist pretrain bench-throughput bench-quality bench-latency bench-layers lint format clean
+.PHONY: lab app test install mnist pretrain bench-throughput bench-quality bench-latency bench-layers bench-spread lint format clean
 
 lab: install mnist
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks $(ALLOW_ROOT) $(LAB_ARGS)
@@ -58,6 +58,10 @@ bench-quality: install mnist
 # Times each layer of the seed DCGAN alone: where its training step spends its time.
 bench-layers: install
 	$(BIN)/python benchmarks/layer_speed.py $(BENCH_ARGS)
+
+# Scores the shipped generator on several draws of samples: how noisy each measure is.
+bench-spread: install mnist
+	$(BIN)/python benchmarks/sample_spread.py $(BENCH_ARGS)
 
 # Starts the Voilà app and times slider moves in headless Chromium (/usr/bin/chromium).
 bench-latency: install mnist

@@ -1,0 +1,80 @@
+"""Sampling noise: the shipped generator scored on several draws of latent vectors.
+
+Every measure of ``gan_helpers.evaluation`` is an estimate from a finite sample of generated
+digits. This script scores the same generator on ``--draws`` different sets of latent vectors
+(``evaluate_generator`` seeds 0, 1, ...; seed 0 is the shipped record's own draw) and prints
+each draw's measures, then their mean, standard deviation and range. Differences between
+models smaller than this spread are not evidence. Nothing is trained. Writes the numbers as
+JSON under ``artifacts/benchmarks/``. Run: ``make bench-spread`` (about 2 minutes with the
+defaults), or e.g. ``BENCH_ARGS="--draws 10 --samples 5000"``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+
+import gan_helpers  # noqa: F401  (loads TensorFlow quietly)
+from gan_helpers.evaluation import evaluate_generator
+from gan_helpers.paths import artifacts_dir
+from gan_helpers.pretrained import load_pretrained, record_path
+from gan_helpers.training import RECIPES
+
+# (key in evaluate_generator's result, column title, scale, decimals)
+COLUMNS = (
+    ("classifier_score", "score", 1.0, 3),
+    ("fd_ratio", "FD/floor", 1.0, 2),
+    ("class_kl", "class KL", 1.0, 4),
+    ("nn_distance_generated_mean", "NN dist", 1.0, 3),
+    ("near_copy_share", "copies %", 100.0, 2),
+    ("parzen_log_likelihood", "Parzen", 1.0, 1),
+)
+
+
+def format_line(label: str, values: list[float]) -> str:
+    decimals = [column[-1] for column in COLUMNS]
+    return f"{label:>6}" + "".join(f"{v:>10.{d}f}" for v, d in zip(values, decimals, strict=True))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--recipe", default="fast", choices=sorted(RECIPES))
+    parser.add_argument("--draws", type=int, default=5, help="sets of latent vectors to score")
+    parser.add_argument("--samples", type=int, default=10_000, help="images per draw")
+    args = parser.parse_args()
+    if args.draws < 2:
+        parser.error(f"--draws must be at least 2 to measure a spread, got {args.draws}")
+
+    generator = load_pretrained(args.recipe, "generator")
+    print(
+        f"shipped {args.recipe!r} generator, {args.draws} draws of {args.samples:,} samples "
+        f"(draw 0 is the one in {record_path(args.recipe).name})"
+    )
+    print(f"{'draw':>6}" + "".join(f"{title:>10}" for _, title, _, _ in COLUMNS))
+    rows = []
+    for seed in range(args.draws):
+        metrics = evaluate_generator(generator, n_samples=args.samples, seed=seed)
+        rows.append({key: float(metrics[key]) for key, *_ in COLUMNS})
+        print(format_line(str(seed), [rows[-1][key] * scale for key, _, scale, _ in COLUMNS]))
+
+    summary = {}
+    for key, *_ in COLUMNS:
+        values = [row[key] for row in rows]
+        summary[key] = {
+            "mean": statistics.fmean(values),
+            "sd": statistics.stdev(values),
+            "min": min(values),
+            "max": max(values),
+        }
+    for name in ("mean", "sd", "min", "max"):
+        print(format_line(name, [summary[key][name] * scale for key, _, scale, _ in COLUMNS]))
+
+    out = artifacts_dir("benchmarks") / "sample_spread.json"
+    settings = {"recipe": args.recipe, "draws": args.draws, "samples": args.samples}
+    out.write_text(json.dumps({**settings, "rows": rows, "summary": summary}, indent=1) + "\n")
+    print(f"\nsaved {out}")
+
+
+if __name__ == "__main__":
+    main()
