@@ -115,13 +115,15 @@ def _check_role(model: keras.Model, role: str, path: Path, fix: str) -> None:
         inputs, outputs = model.input_shape, model.output_shape
     except (AttributeError, ValueError):
         inputs = outputs = None
+    # An InfoGAN discriminator has a second output, the category guess; its first is "real".
+    first_output = outputs[0] if isinstance(outputs, list) and outputs else outputs
     looks_like = {
         "generator": isinstance(inputs, tuple)
         and len(inputs) == 2
         and tuple(outputs or ())[1:] == IMAGE_SHAPE,
         "discriminator": isinstance(inputs, tuple)
         and tuple(inputs[1:]) == IMAGE_SHAPE
-        and tuple(outputs or ())[1:] == (1,),
+        and tuple(first_output or ())[1:] == (1,),
     }
     if looks_like[role]:
         return
