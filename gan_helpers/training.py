@@ -180,9 +180,12 @@ class GANTrainer:
     ) -> tuple[tf.Tensor, tf.Tensor]:
         """The discriminator's "real" probabilities for ``images`` (real first) and its loss."""
         predictions = self.discriminator(images, training=True)
+        return predictions, self._bce(self._discriminator_labels(n_real), predictions)
+
+    def _discriminator_labels(self, n_real: tf.Tensor) -> tf.Tensor:
+        """``real_label`` for the first ``n_real`` images (real), 0 for the rest (fake)."""
         real_labels = tf.fill((n_real, 1), self.real_label)
-        labels = tf.concat([real_labels, tf.zeros((n_real, 1))], axis=0)
-        return predictions, self._bce(labels, predictions)
+        return tf.concat([real_labels, tf.zeros((n_real, 1))], axis=0)
 
     def _generator_loss(self, fake_images: tf.Tensor, latent: tf.Tensor) -> tf.Tensor:
         """The generator's loss: the discriminator should call every fake real."""
@@ -576,8 +579,7 @@ class InfoGANTrainer(GANTrainer):
         self, images: tf.Tensor, n_real: tf.Tensor, latent: tf.Tensor
     ) -> tuple[tf.Tensor, tf.Tensor]:
         predictions, category_logits = self.discriminator(images, training=True)
-        real_labels = tf.fill((n_real, 1), self.real_label)
-        labels = tf.concat([real_labels, tf.zeros((n_real, 1))], axis=0)
+        labels = self._discriminator_labels(n_real)
         # Only the fakes have a category to guess: the first n_real latent vectors drew them.
         guess_loss = self._category_loss(
             self._latent_categories(latent[:n_real]), category_logits[n_real:]
