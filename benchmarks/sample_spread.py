@@ -5,7 +5,7 @@ digits. This script scores the same generator on ``--draws`` different sets of l
 (``evaluate_generator`` seeds 0, 1, ...; seed 0 is the shipped record's own draw) and prints
 each draw's measures, then their mean, standard deviation and range. Differences between
 models smaller than this spread are not evidence. Nothing is trained. Writes the numbers as
-JSON under ``artifacts/benchmarks/``. Run: ``make bench-spread`` (about 2 minutes with the
+JSON under ``artifacts/benchmarks/``. Run: ``make bench-spread`` (about a minute with the
 defaults), or e.g. ``BENCH_ARGS="--draws 10 --samples 5000"``.
 """
 

@@ -134,10 +134,14 @@ class CategoricalCode(layers.Layer):
         self.categories = int(categories)
         self.scale = float(scale)
 
+    def category(self, latent: keras.KerasTensor) -> keras.KerasTensor:
+        """The category of each latent vector, as integers (also inside a compiled step)."""
+        return keras.ops.argmax(latent[:, : self.categories], axis=-1)
+
     def call(self, latent: keras.KerasTensor) -> keras.KerasTensor:
         """(batch, latent_dim) -> one-hot category (times scale) and the remaining numbers."""
-        category = keras.ops.argmax(latent[:, : self.categories], axis=-1)
-        code = keras.ops.one_hot(category, self.categories, dtype=latent.dtype) * self.scale
+        code = keras.ops.one_hot(self.category(latent), self.categories, dtype=latent.dtype)
+        code = code * self.scale
         return keras.ops.concatenate([code, latent[:, self.categories :]], axis=-1)
 
     def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
@@ -150,14 +154,21 @@ class CategoricalCode(layers.Layer):
 
 
 def latent_categories(latent: np.ndarray, categories: int) -> np.ndarray:
-    """The category :class:`CategoricalCode` reads from each latent vector, as integers."""
-    return np.argmax(np.asarray(latent)[:, :categories], axis=-1)
+    """The category :class:`CategoricalCode` reads from each latent vector, as NumPy integers."""
+    codes = CategoricalCode(categories)
+    return keras.ops.convert_to_numpy(codes.category(np.asarray(latent)))
+
+
+def categorical_code_of(generator: keras.Model) -> CategoricalCode | None:
+    """``generator``'s :class:`CategoricalCode` layer, or None if it has none."""
+    codes = [layer for layer in _all_layers(generator) if isinstance(layer, CategoricalCode)]
+    return codes[0] if codes else None
 
 
 def categories_of(generator: keras.Model) -> int:
     """How many categories ``generator``'s :class:`CategoricalCode` has (0: none)."""
-    codes = [layer for layer in _all_layers(generator) if isinstance(layer, CategoricalCode)]
-    return codes[0].categories if codes else 0
+    code = categorical_code_of(generator)
+    return code.categories if code is not None else 0
 
 
 def build_info_generator(
@@ -305,7 +316,8 @@ def build_composite(
 ) -> FrozenDiscriminatorComposite:
     """Chain ``generator`` then ``discriminator`` with the discriminator frozen inside.
 
-    The result maps (batch, latent_dim) latent vectors to (batch, 1) probabilities. Its
+    The result maps (batch, latent_dim) latent vectors to (batch, 1) probabilities (and,
+    for an InfoGAN discriminator, to its category logits as a second output). Its
     trainable weights are exactly the generator's, while ``discriminator`` keeps training
     normally on its own. Compile it with the generator's optimizer and
     ``binary_crossentropy``, then train it on latent vectors labelled 1 ("real").

@@ -559,21 +559,19 @@ class InfoGANTrainer(GANTrainer):
         info_weight: float = 1.0,
         **settings: Any,
     ) -> None:
-        self.categories = models.categories_of(generator)
+        self._code = models.categorical_code_of(generator)
         heads = len(discriminator.outputs)
-        if not self.categories or heads != 2:
+        if self._code is None or heads != 2:
             raise ValueError(
                 "InfoGANTrainer needs a generator with a CategoricalCode layer and a "
-                f"discriminator with two outputs; got {self.categories} categories and "
+                f"discriminator with two outputs; got {models.categories_of(generator)} "
+                "categories and "
                 f"{heads} output(s). Build them with models.build_info_generator and "
                 "models.build_info_discriminator."
             )
         self.info_weight = info_weight
         self._category_loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         super().__init__(generator, discriminator, **settings)
-
-    def _latent_categories(self, latent: tf.Tensor) -> tf.Tensor:
-        return tf.argmax(latent[:, : self.categories], axis=-1)
 
     def _discriminator_loss(
         self, images: tf.Tensor, n_real: tf.Tensor, latent: tf.Tensor
@@ -582,13 +580,13 @@ class InfoGANTrainer(GANTrainer):
         labels = self._discriminator_labels(n_real)
         # Only the fakes have a category to guess: the first n_real latent vectors drew them.
         guess_loss = self._category_loss(
-            self._latent_categories(latent[:n_real]), category_logits[n_real:]
+            self._code.category(latent[:n_real]), category_logits[n_real:]
         )
         return predictions, self._bce(labels, predictions) + self.info_weight * guess_loss
 
     def _generator_loss(self, fake_images: tf.Tensor, latent: tf.Tensor) -> tf.Tensor:
         verdict, category_logits = self.discriminator(fake_images, training=True)
-        guess_loss = self._category_loss(self._latent_categories(latent), category_logits)
+        guess_loss = self._category_loss(self._code.category(latent), category_logits)
         return self._bce(tf.ones_like(verdict), verdict) + self.info_weight * guess_loss
 
 
