@@ -159,6 +159,26 @@ def latent_categories(latent: np.ndarray, categories: int) -> np.ndarray:
     return keras.ops.convert_to_numpy(codes.category(np.asarray(latent)))
 
 
+def with_category(latent: np.ndarray, category: int, categories: int) -> np.ndarray:
+    """Copies of latent vectors that :class:`CategoricalCode` reads as ``category``.
+
+    Each vector's largest code number trades places with the number at index ``category``;
+    nothing else changes. Swapping coordinates of a standard-normal vector leaves it just as
+    likely, so the result is still a typical latent, with the same "style" numbers.
+    """
+    if not 0 <= category < categories:
+        raise ValueError(f"category must be in 0..{categories - 1}, got {category}")
+    moved = np.array(latent, dtype=np.float32, copy=True)
+    rows = moved.reshape(-1, moved.shape[-1])  # a view: 1-D and 2-D inputs alike
+    current = rows[:, :categories].argmax(axis=1)
+    everyone = np.arange(len(rows))
+    rows[everyone, current], rows[everyone, category] = (
+        rows[everyone, category],
+        rows[everyone, current],
+    )
+    return moved
+
+
 def categorical_code_of(generator: keras.Model) -> CategoricalCode | None:
     """``generator``'s :class:`CategoricalCode` layer, or None if it has none."""
     codes = [layer for layer in _all_layers(generator) if isinstance(layer, CategoricalCode)]

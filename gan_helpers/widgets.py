@@ -43,6 +43,7 @@ PIXELS = 28
 DEFAULT_SCALE = 6  # 28 x 6 = 168 screen pixels per digit
 SLIDER_RANGE = 4.0  # sliders move up to 4 standard deviations along a unit direction
 SEED_MAX = 2**31 - 1
+FREE_CATEGORY = -1  # the category menu's "leave it to the latent point"
 
 
 # --------------------------------------------------------------------------------------
@@ -263,7 +264,7 @@ class LatentExplorer:
 
     Args:
         generator: a Keras model from latent vectors to ``(28, 28, 1)`` images in
-            ``[-1, 1]``, e.g. ``load_pretrained("fast", "generator")``.
+            ``[-1, 1]``, e.g. ``load_pretrained("info", "generator")``.
         mnist: MNIST as returned by :func:`gan_helpers.data.load_mnist` (loaded if omitted);
             its training digits are searched for the nearest neighbour.
         n_directions: how many principal latent directions get a slider.
@@ -277,6 +278,11 @@ class LatentExplorer:
     fraction ``t`` along the linear or spherical path between the two seeds' points, moved
     by ``a_j`` along each unit direction ``d_j``. The sliders are offsets, so at zero the
     point is exactly the seed's (or the path's); "reset" puts them back.
+
+    For a generator with a :class:`~gan_helpers.models.CategoricalCode` (the InfoGAN
+    recipe) a "category" menu appears: "free" leaves the category to the latent point, a
+    number pins it with :func:`~gan_helpers.models.with_category`, after the sliders, so
+    they then change only how that category's digit is drawn.
     """
 
     def __init__(
@@ -294,6 +300,7 @@ class LatentExplorer:
             mnist = load_mnist()
         self.generator = generator
         self.latent_dim = latent_dim_of(generator)
+        self.categories = models.categories_of(generator)
         self.scale = scale
         if directions is None:
             self.principal = principal_latent_directions(generator, n_directions)
@@ -396,7 +403,18 @@ class LatentExplorer:
         )
         self.interpolation.add_class("explorer-interpolation")
 
-        for control in [self.seed, *self.sliders, self.end_seed, self.mode, self.interpolation]:
+        # Shown only for generators with a category code; "free" (-1) leaves it to the point.
+        self.category = widgets.Dropdown(
+            options=[("free", FREE_CATEGORY)] + [(str(k), k) for k in range(self.categories)],
+            value=FREE_CATEGORY,
+            description="category",
+            style=wide,
+            layout=field,
+        )
+        self.category.add_class("explorer-category")
+
+        controls = [self.seed, *self.sliders, self.end_seed, self.mode, self.interpolation]
+        for control in [*controls, self.category]:
             control.observe(self._changed, names="value")
 
         def titled(text: str, *children: widgets.Widget) -> widgets.VBox:
@@ -405,14 +423,14 @@ class LatentExplorer:
         neighbour = titled("nearest training digit", self.nearest_image)
         neighbour.layout.margin = "0 0 0 16px"
         pictures = widgets.HBox([titled("generated", self.image), neighbour])
-        controls = widgets.VBox(
-            [
-                titled("latent point", widgets.HBox([self.seed, self.random_button])),
-                titled("principal directions", *self.sliders, self.reset_button),
-                titled("interpolation", self.end_seed, self.mode, self.interpolation),
-            ],
-            layout=widgets.Layout(margin="0 0 0 24px"),
-        )
+        sections = [
+            titled("latent point", widgets.HBox([self.seed, self.random_button])),
+            titled("principal directions", *self.sliders, self.reset_button),
+            titled("interpolation", self.end_seed, self.mode, self.interpolation),
+        ]
+        if self.categories:
+            sections.append(titled("category code", self.category))
+        controls = widgets.VBox(sections, layout=widgets.Layout(margin="0 0 0 24px"))
         header = widgets.HTML(
             "<h3 style='margin:0 0 4px 0'>Latent explorer</h3>"
             "<span>Move the sliders: the left digit is drawn by the generator for the current "
@@ -433,21 +451,29 @@ class LatentExplorer:
         end = latent_for_seed(self.end_seed.value, self.latent_dim)
         point = _interpolator(self.mode.value)(start, end, self.interpolation.value)
         offsets = np.array([slider.value for slider in self.sliders], np.float32)
-        return point + offsets @ self.principal.directions
+        point = point + offsets @ self.principal.directions
+        if self.category.value != FREE_CATEGORY:
+            point = models.with_category(point, self.category.value, self.categories)
+        return point
 
     def render(self) -> None:
         """Draw the current latent point and its nearest training digit."""
         started = time.perf_counter()
-        image = generate(self.generator, self.latent()[np.newaxis])[0]
+        latent = self.latent()
+        image = generate(self.generator, latent[np.newaxis])[0]
         index, distance = self.nearest.query(image)
         self.image.value = png_bytes(image, self.scale)
         if index not in self._nearest_png:
             self._nearest_png[index] = png_bytes(self.nearest.images[index], self.scale)
         self.nearest_image.value = self._nearest_png[index]
         label = "" if self.nearest.labels is None else f", a {int(self.nearest.labels[index])}"
+        code = ""
+        if self.categories:
+            category = int(models.latent_categories(latent[np.newaxis], self.categories)[0])
+            code = f"; latent category {category}"
         self.readout.value = (
             html.escape(f"distance {distance:.2f} to training digit #{index}{label}")
-            + "<br><small>(Euclidean, pixels in [0, 1])</small>"
+            + f"<br><small>(Euclidean, pixels in [0, 1]){code}</small>"
         )
         self.last_render_seconds = time.perf_counter() - started
 

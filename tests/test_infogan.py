@@ -27,6 +27,19 @@ def test_categories_of_standard_normal_latents_are_equally_likely() -> None:
     assert np.all(np.abs(shares - 0.1) < 0.006), shares
 
 
+def test_with_category_moves_the_category_and_keeps_everything_else() -> None:
+    latent = np.random.default_rng(2).standard_normal((300, 12)).astype(np.float32)
+    for category in range(4):
+        moved = models.with_category(latent, category, 4)
+        assert np.all(models.latent_categories(moved, 4) == category)
+        assert np.array_equal(moved[:, 4:], latent[:, 4:])  # the style numbers
+        assert np.array_equal(np.sort(moved, axis=1), np.sort(latent, axis=1))  # a swap
+    own = models.latent_categories(latent[:1], 4)[0]
+    assert np.array_equal(models.with_category(latent[0], own, 4), latent[0])
+    with pytest.raises(ValueError, match=r"0\.\.3"):
+        models.with_category(latent, 4, 4)
+
+
 def test_code_needs_two_categories() -> None:
     with pytest.raises(ValueError, match="at least 2"):
         models.CategoricalCode(1)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gan_helpers import widgets
+from gan_helpers import models, widgets
 from gan_helpers.data import Mnist
 from gan_helpers.evaluation import nearest_neighbour_distances
 
@@ -249,3 +249,40 @@ def test_directions_can_be_chosen_by_hand(fake_mnist: Mnist) -> None:
     explorer.sliders[1].value = 2.0
     expected = widgets.latent_for_seed(0, LATENT_DIM) + 2.0 * np.eye(LATENT_DIM)[1]
     np.testing.assert_allclose(explorer.latent(), expected, atol=1e-6)
+
+
+def test_a_plain_generator_gets_no_category_menu(explorer: widgets.LatentExplorer) -> None:
+    assert explorer.categories == 0
+    assert "category" not in explorer.readout.value
+    assert explorer.category not in _all_children(explorer.widget)
+
+
+def test_the_category_menu_pins_the_code_and_keeps_the_style(fake_mnist: Mnist) -> None:
+    generator = models.build_mlp_generator(latent_dim=LATENT_DIM, widths=(8,), categories=4)
+    explorer = widgets.LatentExplorer(generator, mnist=fake_mnist, n_directions=2)
+    assert explorer.category in _all_children(explorer.widget)
+    assert [value for _, value in explorer.category.options] == [-1, 0, 1, 2, 3]
+    free = explorer.latent()
+    own = int(models.latent_categories(free[np.newaxis], 4)[0])
+    assert f"latent category {own}" in explorer.readout.value
+    other = (own + 1) % 4
+    before = bytes(explorer.image.value)
+    explorer.category.value = other
+    pinned = explorer.latent()
+    assert models.latent_categories(pinned[np.newaxis], 4)[0] == other
+    np.testing.assert_array_equal(pinned[4:], free[4:])
+    assert bytes(explorer.image.value) != before
+    assert f"latent category {other}" in explorer.readout.value
+    explorer.sliders[0].value = 3.0  # a slider moves the style, the category stays pinned
+    assert models.latent_categories(explorer.latent()[np.newaxis], 4)[0] == other
+    explorer.category.value = -1
+    np.testing.assert_allclose(
+        explorer.latent(), free + 3.0 * explorer.principal.directions[0], atol=1e-6
+    )
+
+
+def _all_children(widget) -> list:
+    found = [widget]
+    for child in getattr(widget, "children", ()):
+        found += _all_children(child)
+    return found
