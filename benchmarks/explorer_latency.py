@@ -112,7 +112,7 @@ def measure_kernel_parts(repeats: int) -> dict[str, float]:
     from gan_helpers.pretrained import load_pretrained
     from gan_helpers.widgets import LatentExplorer, NearestTrainingImage, png_bytes
 
-    generator = load_pretrained("fast", "generator")
+    generator = load_pretrained()  # the default recipe's shipped generator
     mnist = load_mnist()
     latent = np.random.default_rng(0).standard_normal((1, 100)).astype(np.float32)
     image = np.asarray(generator(latent, training=False))[0, :, :, 0]

@@ -19,7 +19,7 @@ import gan_helpers  # noqa: F401  (loads TensorFlow quietly)
 from gan_helpers.evaluation import evaluate_generator
 from gan_helpers.paths import artifacts_dir
 from gan_helpers.pretrained import load_pretrained, record_path
-from gan_helpers.training import RECIPES
+from gan_helpers.training import DEFAULT_RECIPE, RECIPES
 
 # (key in evaluate_generator's result, column title, scale, decimals)
 COLUMNS = (
@@ -39,7 +39,7 @@ def format_line(label: str, values: list[float]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--recipe", default="fast", choices=sorted(RECIPES))
+    parser.add_argument("--recipe", default=DEFAULT_RECIPE, choices=sorted(RECIPES))
     parser.add_argument("--draws", type=int, default=5, help="sets of latent vectors to score")
     parser.add_argument("--samples", type=int, default=10_000, help="images per draw")
     args = parser.parse_args()

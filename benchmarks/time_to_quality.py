@@ -5,7 +5,7 @@ same training minutes. Prints a table, and saves a plot of classifier score and 
 distance (as a multiple of the real-data floor) against minutes, plus the raw numbers as
 JSON, under ``artifacts/benchmarks/``. Run: ``make bench-quality`` (about 50 minutes with
 the defaults: two recipes, 20 minutes each, one seed), or choose ``--minutes`` and
-``--seeds``, e.g. ``--recipes fast --minutes 5 --seeds 0 1 2`` for the collapse check.
+``--seeds``, e.g. ``--recipes info --minutes 5 --seeds 0 1 2`` for the collapse check.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import gan_helpers
 from gan_helpers.data import training_images
 from gan_helpers.evaluation import evaluate_generator
 from gan_helpers.paths import artifacts_dir
-from gan_helpers.training import RECIPES
+from gan_helpers.training import DEFAULT_RECIPE, RECIPES
 
 
 def run(recipe_name: str, minutes: list[float], seed: int, samples: int, images) -> list[dict]:
@@ -72,7 +72,9 @@ def format_row(row: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--recipes", nargs="+", default=["fast", "seed"], choices=sorted(RECIPES))
+    parser.add_argument(
+        "--recipes", nargs="+", default=[DEFAULT_RECIPE, "seed"], choices=sorted(RECIPES)
+    )
     parser.add_argument("--minutes", nargs="+", type=float, default=[2, 5, 10, 20])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--samples", type=int, default=10_000, help="images per evaluation")

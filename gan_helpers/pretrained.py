@@ -1,6 +1,6 @@
 """The shipped pretrained GAN: the command that makes it, and how notebooks load it.
 
-``python -m gan_helpers.pretrained --recipe fast --epochs 20`` (or ``make pretrain``)
+``python -m gan_helpers.pretrained --recipe info --epochs 60`` (or ``make pretrain``)
 trains a recipe from scratch with the same helper code the notebooks use, evaluates the
 generator, and writes into ``data/pretrained/``:
 
@@ -41,7 +41,7 @@ from gan_helpers.data import training_images
 from gan_helpers.model_files import ROLES, PretrainedWeightsError, load_model_file
 from gan_helpers.paths import data_dir, replace_atomically
 from gan_helpers.reproducibility import DEFAULT_SEED, seed_everything
-from gan_helpers.training import RECIPES, TrainingDivergedError
+from gan_helpers.training import DEFAULT_RECIPE, RECIPES, TrainingDivergedError
 
 HISTORY_EVERY = 50  # steps between kept history points in the JSON record
 EVALUATION_SAMPLES = 10_000
@@ -62,7 +62,7 @@ def record_path(recipe: str) -> Path:
     return pretrained_dir() / f"{recipe}.json"
 
 
-def load_pretrained(recipe: str = "fast", role: str = "generator") -> keras.Model:
+def load_pretrained(recipe: str = DEFAULT_RECIPE, role: str = "generator") -> keras.Model:
     """Load a shipped model safely and check that it is a ``role`` (see :func:`load_model_file`)."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {ROLES}, got {role!r}")
@@ -79,13 +79,13 @@ def load_pretrained(recipe: str = "fast", role: str = "generator") -> keras.Mode
     return load_model_file(path, role, fix=fix)
 
 
-def pretrained_record(recipe: str = "fast") -> dict[str, Any]:
+def pretrained_record(recipe: str = DEFAULT_RECIPE) -> dict[str, Any]:
     """The JSON record of the shipped ``recipe`` models."""
     return json.loads(record_path(recipe).read_text(encoding="utf-8"))
 
 
 def train_and_save(
-    recipe_name: str = "fast",
+    recipe_name: str = DEFAULT_RECIPE,
     *,
     epochs: int = 30,
     seed: int = DEFAULT_SEED,
@@ -154,7 +154,7 @@ def train_and_save(
     return record
 
 
-def reevaluate(recipe_name: str = "fast") -> dict[str, Any]:
+def reevaluate(recipe_name: str = DEFAULT_RECIPE) -> dict[str, Any]:
     """Score the shipped ``recipe_name`` generator again and rewrite its record's evaluation.
 
     Nothing is trained and the models are not touched; the rest of the record stays as it
@@ -202,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--recipe", choices=sorted(RECIPES), default="fast")
+    parser.add_argument("--recipe", choices=sorted(RECIPES), default=DEFAULT_RECIPE)
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--no-evaluate", action="store_true", help="skip the evaluation")
