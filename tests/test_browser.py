@@ -3,8 +3,9 @@
 Debian's Chromium (/usr/bin/chromium; `.ci/run` installs it) is driven by Playwright through
 pytest-playwright's fixtures. Each test starts the server the way a user would, waits for the
 explorer's image, drags the first direction slider with the mouse and checks that the picture
-on screen changed. The image is served as a blob: URL, so pixels are compared (element
-screenshots), not URLs. Screenshots before and after the drag go to ``test-artifacts/``.
+on screen changed; in the app it also picks another category in the category menu. The image
+is served as a blob: URL, so pixels are compared (element screenshots), not URLs. Screenshots
+before and after go to ``test-artifacts/``.
 """
 
 from __future__ import annotations
@@ -146,6 +147,21 @@ def drag_slider_changes_picture(page: Page, name: str) -> None:
         pytest.fail(f"the picture did not change after dragging the slider to {moved}")
 
 
+def choosing_a_category_changes_picture(page: Page, name: str) -> None:
+    """Pick another category in the menu; the digit and the category read-out must change."""
+    image = page.locator("img.explorer-image")
+    readout = page.locator(".explorer-readout")
+    expect(readout).to_contain_text(re.compile(r"latent category \d"))
+    match = re.search(r"latent category (\d)", readout.inner_text())
+    assert match is not None
+    other = str((int(match.group(1)) + 1) % 10)
+    before = stable_screenshot(image, ARTIFACTS / f"{name}_category_before.png")
+    page.locator(".explorer-category select").select_option(label=other)
+    expect(readout).to_contain_text(f"latent category {other}", timeout=30_000)
+    after = stable_screenshot(image, ARTIFACTS / f"{name}_category_after.png")
+    assert after != before, f"the picture did not change when category {other} was chosen"
+
+
 def stable_screenshot(image: Locator, path: Path) -> bytes:
     """The element's pixels once two screenshots in a row agree (the picture has settled)."""
     previous, current = b"", image.screenshot()
@@ -177,3 +193,4 @@ def test_voila_app_redraws_when_a_slider_is_dragged(page: Page, app_url: str) ->
     expect(page.locator(".jp-InputArea")).to_have_count(0)
     expect(page.get_by_text("You will learn")).to_have_count(0)
     drag_slider_changes_picture(page, "voila")
+    choosing_a_category_changes_picture(page, "voila")
