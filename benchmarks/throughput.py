@@ -29,7 +29,7 @@ import gan_helpers  # noqa: F401  (loads TensorFlow quietly)
 from gan_helpers import models
 from gan_helpers.data import training_images
 from gan_helpers.fast_conv import ShiftSumConv2D, with_plain_convolutions
-from gan_helpers.training import RECIPES, GANTrainer, Recipe, flops_per_step, seed_optimizer
+from gan_helpers.training import DEFAULT_RECIPE, RECIPES, Recipe, flops_per_step, seed_optimizer
 
 
 def matmul_peak_gflops(size: int = 2048, repeats: int = 20) -> float:
@@ -51,7 +51,9 @@ class SeedLoop:
 
     Fakes come from ``generator.predict``; the discriminator trains with
     ``train_on_batch`` on half real, half fake; the composite trains with
-    ``train_on_batch`` on latent vectors labelled 1.
+    ``train_on_batch`` on latent vectors labelled 1. For an InfoGAN recipe both models are
+    compiled with a second loss, the category guess, weighted by ``info_weight`` as in
+    :class:`~gan_helpers.training.InfoGANTrainer`.
     """
 
     def __init__(self, recipe: Recipe, *, as_published: bool = True) -> None:
@@ -59,9 +61,17 @@ class SeedLoop:
         if as_published:
             self.generator = with_plain_convolutions(self.generator)
         self.discriminator = recipe.build_discriminator()
-        self.discriminator.compile(seed_optimizer(recipe.d_learning_rate), "binary_crossentropy")
+        self.categories = models.categories_of(self.generator)
+        losses: object = "binary_crossentropy"
+        weights = None
+        if self.categories:
+            guess = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+            losses, weights = ["binary_crossentropy", guess], [1.0, recipe.info_weight]
+        self.discriminator.compile(
+            seed_optimizer(recipe.d_learning_rate), losses, loss_weights=weights
+        )
         self.composite = models.build_composite(self.generator, self.discriminator)
-        self.composite.compile(seed_optimizer(recipe.g_learning_rate), "binary_crossentropy")
+        self.composite.compile(seed_optimizer(recipe.g_learning_rate), losses, loss_weights=weights)
         self.real_label = recipe.real_label
         self.latent_dim = self.generator.input_shape[-1]
 
@@ -70,21 +80,32 @@ class SeedLoop:
         latent = rng.standard_normal((n, self.latent_dim), dtype=np.float32)
         fake = self.generator.predict(latent, verbose=0)
         labels = np.concatenate([np.full((n, 1), self.real_label), np.zeros((n, 1))])
-        self.discriminator.train_on_batch(np.concatenate([real, fake]), labels.astype(np.float32))
+        images, labels = np.concatenate([real, fake]), labels.astype(np.float32)
+        if self.categories:
+            # Only the fakes have a category to guess. Keras averages a weighted loss over
+            # all 2n rows, so weight 2 on the n fakes gives the mean over the fakes.
+            guessed = models.latent_categories(latent, self.categories)
+            self.discriminator.train_on_batch(
+                images,
+                [labels, np.concatenate([guessed, guessed])],
+                sample_weight=[np.ones(2 * n), np.repeat([0.0, 2.0], n)],
+            )
+        else:
+            self.discriminator.train_on_batch(images, labels)
         latent = rng.standard_normal((2 * n, self.latent_dim), dtype=np.float32)
-        self.composite.train_on_batch(latent, np.ones((2 * n, 1), np.float32))
+        real_targets = np.ones((2 * n, 1), np.float32)
+        if self.categories:
+            categories = models.latent_categories(latent, self.categories)
+            self.composite.train_on_batch(latent, [real_targets, categories])
+        else:
+            self.composite.train_on_batch(latent, real_targets)
 
 
 def measure(recipe: Recipe, images: np.ndarray, rounds: int, block: int) -> dict[str, float]:
     """Interleave blocks of seed-loop and trainer steps; median steps/s of each way."""
     rng = np.random.default_rng(0)
     n = recipe.batch_size // 2
-    trainer = GANTrainer(
-        recipe.build_generator(),
-        recipe.build_discriminator(),
-        real_label=recipe.real_label,
-        ema_decay=recipe.ema_decay,
-    )
+    trainer = recipe.trainer()
     runners = {"seed loop": SeedLoop(recipe).train_step}
     if any(isinstance(layer, ShiftSumConv2D) for layer in trainer.generator.layers):
         runners["loop+layer"] = SeedLoop(recipe, as_published=False).train_step
@@ -117,7 +138,9 @@ def measure(recipe: Recipe, images: np.ndarray, rounds: int, block: int) -> dict
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--recipes", nargs="+", default=["seed", "fast"], choices=sorted(RECIPES))
+    parser.add_argument(
+        "--recipes", nargs="+", default=["seed", DEFAULT_RECIPE], choices=sorted(RECIPES)
+    )
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds-per-block", type=float, default=4.0)
     args = parser.parse_args()
