@@ -44,6 +44,7 @@ from gan_helpers.reproducibility import DEFAULT_SEED, seed_everything
 from gan_helpers.training import DEFAULT_RECIPE, RECIPES, TrainingDivergedError
 
 HISTORY_EVERY = 50  # steps between kept history points in the JSON record
+DEFAULT_EPOCHS = 60  # what the shipped models were trained for (`make pretrain`)
 EVALUATION_SAMPLES = 10_000
 
 
@@ -87,7 +88,7 @@ def pretrained_record(recipe: str = DEFAULT_RECIPE) -> dict[str, Any]:
 def train_and_save(
     recipe_name: str = DEFAULT_RECIPE,
     *,
-    epochs: int = 30,
+    epochs: int = DEFAULT_EPOCHS,
     seed: int = DEFAULT_SEED,
     evaluate: bool = True,
     checkpoint_every: int = 500,
@@ -203,7 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--recipe", choices=sorted(RECIPES), default=DEFAULT_RECIPE)
-    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--no-evaluate", action="store_true", help="skip the evaluation")
     parser.add_argument(
