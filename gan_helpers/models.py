@@ -7,6 +7,8 @@ Every discriminator maps such an image to one probability, "this digit is real".
 
 from __future__ import annotations
 
+import functools
+
 import keras
 import numpy as np
 from keras import layers
@@ -153,10 +155,15 @@ class CategoricalCode(layers.Layer):
         return {**super().get_config(), "categories": self.categories, "scale": self.scale}
 
 
+@functools.cache
+def _code_layer(categories: int) -> CategoricalCode:
+    # One weightless layer per size, built once: the explorer asks on every redraw.
+    return CategoricalCode(categories)
+
+
 def latent_categories(latent: np.ndarray, categories: int) -> np.ndarray:
     """The category :class:`CategoricalCode` reads from each latent vector, as NumPy integers."""
-    codes = CategoricalCode(categories)
-    return keras.ops.convert_to_numpy(codes.category(np.asarray(latent)))
+    return keras.ops.convert_to_numpy(_code_layer(categories).category(np.asarray(latent)))
 
 
 def with_category(latent: np.ndarray, category: int, categories: int) -> np.ndarray:
@@ -170,7 +177,7 @@ def with_category(latent: np.ndarray, category: int, categories: int) -> np.ndar
         raise ValueError(f"category must be in 0..{categories - 1}, got {category}")
     moved = np.array(latent, dtype=np.float32, copy=True)
     rows = moved.reshape(-1, moved.shape[-1])  # a view: 1-D and 2-D inputs alike
-    current = rows[:, :categories].argmax(axis=1)
+    current = latent_categories(rows, categories)
     everyone = np.arange(len(rows))
     rows[everyone, current], rows[everyone, category] = (
         rows[everyone, category],
