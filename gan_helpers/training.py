@@ -104,9 +104,10 @@ class GANTrainer:
     ``real_label`` below 1 (e.g. 0.9) is one-sided label smoothing: the discriminator is
     asked for "90 % real" on real digits, which keeps it from growing overconfident and
     starving the generator of gradient. Fakes keep the label 0.
-    ``ema_decay`` (e.g. 0.999) also keeps ``ema_generator``, an exponential moving average
-    of the generator's weights: the players circle each other, and the average of the
-    generator's recent states draws cleaner digits than any single one.
+    ``ema_decay`` (e.g. 0.99, about the last hundred steps) also keeps ``ema_generator``, an
+    exponential moving average of the generator's weights: the players circle each other, and
+    the average of the generator's recent states draws cleaner digits than any single one. A
+    longer average (0.999) draws smoother digits, nearer the training set (README).
     """
 
     def __init__(
