@@ -231,13 +231,13 @@ def build_info_discriminator(
     return keras.Model(image, [real, category], name=name)
 
 
-def build_fast_generator(
+def build_light_dcgan_generator(
     latent_dim: int = LATENT_DIM,
     filters: tuple[int, int] = (128, 64),
     bn_momentum: float = 0.99,
-    name: str = "fast_generator",
+    name: str = "light_dcgan_generator",
 ) -> keras.Model:
-    """The tutorial's default generator: the seed's layout, lighter and batch-normalised.
+    """The ``light-dcgan`` recipe's generator: the seed's layout, lighter and batch-normalised.
 
     (latent_dim,) -> ``Dense`` to 7x7x``filters[0]`` -> ``Conv2DTranspose`` stride 2 to
     14x14x``filters[1]`` -> ``Conv2DTranspose`` stride 2 to 28x28x1 with tanh. Hidden layers
@@ -263,10 +263,12 @@ def build_fast_generator(
     )
 
 
-def build_fast_discriminator(
-    filters: tuple[int, int] = (64, 128), dropout: float = 0.3, name: str = "fast_discriminator"
+def build_light_dcgan_discriminator(
+    filters: tuple[int, int] = (64, 128),
+    dropout: float = 0.3,
+    name: str = "light_dcgan_discriminator",
 ) -> keras.Model:
-    """The tutorial's default discriminator: two stride-2 4x4 convolutions, no batch norm.
+    """The ``light-dcgan`` recipe's discriminator: two stride-2 4x4 convolutions, no batch norm.
 
     (28, 28, 1) -> ``Conv2D`` to 14x14x``filters[0]`` -> ``Conv2D`` to 7x7x``filters[1]``,
     each with ``LeakyReLU(0.2)`` + ``Dropout`` -> flatten -> ``Dense(1, sigmoid)``.

@@ -735,8 +735,8 @@ RECIPES: dict[str, Recipe] = {
     ),
     "light-dcgan": Recipe(
         name="light-dcgan",
-        build_generator=models.build_fast_generator,
-        build_discriminator=models.build_fast_discriminator,
+        build_generator=models.build_light_dcgan_generator,
+        build_discriminator=models.build_light_dcgan_discriminator,
         batch_size=64,
         d_learning_rate=4e-4,
         g_learning_rate=4e-4,

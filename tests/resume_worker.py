@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gan_helpers.models import build_fast_discriminator, build_mlp_generator
+from gan_helpers.models import build_light_dcgan_discriminator, build_mlp_generator
 from gan_helpers.reproducibility import seed_everything
 from gan_helpers.training import GANTrainer, seed_optimizer
 
@@ -36,7 +36,7 @@ def tiny_trainer(
     seed_everything(5)
     return GANTrainer(
         build_mlp_generator(latent_dim=8, widths=generator_widths),
-        build_fast_discriminator(filters=(4, 8)),
+        build_light_dcgan_discriminator(filters=(4, 8)),
         d_optimizer=seed_optimizer(learning_rate),
         g_optimizer=seed_optimizer(learning_rate),
         real_label=0.9,

@@ -28,7 +28,7 @@ def untouched_count(before: list[np.ndarray], model: keras.Model) -> int:
 PAIRS = {
     "dcgan": (models.build_dcgan_generator, models.build_dcgan_discriminator),
     "mlp": (models.build_mlp_generator, models.build_mlp_discriminator),
-    "fast": (models.build_fast_generator, models.build_fast_discriminator),
+    "fast": (models.build_light_dcgan_generator, models.build_light_dcgan_discriminator),
 }
 
 
@@ -39,8 +39,8 @@ PAIRS = {
         (models.build_dcgan_discriminator, (3, 28, 28, 1), (3, 1), 40_705),
         (models.build_mlp_generator, (3, 100), (3, 28, 28, 1), 1_493_520),
         (models.build_mlp_discriminator, (3, 28, 28, 1), (3, 1), 533_505),
-        (models.build_fast_generator, (3, 100), (3, 28, 28, 1), 784_641),
-        (models.build_fast_discriminator, (3, 28, 28, 1), (3, 1), 138_561),
+        (models.build_light_dcgan_generator, (3, 100), (3, 28, 28, 1), 784_641),
+        (models.build_light_dcgan_discriminator, (3, 28, 28, 1), (3, 1), 138_561),
     ],
 )
 def test_shapes_and_parameter_counts(builder, input_shape, output_shape, params) -> None:

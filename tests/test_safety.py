@@ -12,7 +12,7 @@ from keras import layers
 
 from gan_helpers import checkpoints, model_files, pretrained
 from gan_helpers.models import (
-    build_fast_discriminator,
+    build_light_dcgan_discriminator,
     build_mlp_discriminator,
     build_mlp_generator,
     generate,
@@ -23,7 +23,8 @@ from gan_helpers.training import GANTrainer, TrainingDivergedError
 
 def tiny_trainer() -> GANTrainer:
     return GANTrainer(
-        build_mlp_generator(latent_dim=8, widths=(16,)), build_fast_discriminator(filters=(4, 8))
+        build_mlp_generator(latent_dim=8, widths=(16,)),
+        build_light_dcgan_discriminator(filters=(4, 8)),
     )
 
 
