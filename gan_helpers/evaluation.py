@@ -534,8 +534,9 @@ def evaluate_generator(
     ``(batch, latent_dim)`` standard-normal vectors, returns ``(batch, 28, 28, 1)`` images
     in [-1, 1]. Latent vectors come from ``np.random.default_rng(seed)``, so a fixed seed
     scores the same images every time. ``n_samples`` can be small (1,000 for a quick
-    look); the Fréchet floor then also uses that many real images, so ``fd_ratio`` stays
-    comparable, but every estimate is noisier.
+    look); the Fréchet floor then also uses that many real images, but its small-sample
+    bias is a larger share of it, so ``fd_ratio`` reads lower with fewer samples: compare
+    ratios at one sample size. Every estimate is noisier, too.
 
     Returned keys:
 
@@ -627,7 +628,7 @@ def format_report(metrics: dict[str, Any]) -> str:
         ("Samples", str(int(metrics["n_samples"])), ""),
         ("Classifier score", fixed(metrics["classifier_score"], 2), "max 10, higher is better"),
         (
-            "Frechet distance",
+            "Fréchet distance",
             fixed(metrics["frechet_distance"], 1),
             f"real-data floor {fixed(metrics['frechet_floor'], 1)}",
         ),
@@ -648,7 +649,7 @@ def format_report(metrics: dict[str, Any]) -> str:
         (
             "Parzen log-lik.",
             fixed(metrics["parzen_log_likelihood"], 0),
-            f"+/- {fixed(metrics['parzen_log_likelihood_stderr'], 1)} nats, "
+            f"± {fixed(metrics['parzen_log_likelihood_stderr'], 1)} nats, "
             f"sigma {fixed(metrics['parzen_sigma'], 2)}",
         ),
     ]
