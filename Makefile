@@ -15,7 +15,7 @@ APP_ARGS ?=
 
 PRETRAIN_ARGS ?= --recipe info --epochs 60
 
-.PHONY: lab app test install mnist pretrain bench-throughput bench-quality bench-latency bench-layers bench-spread lint format clean
+.PHONY: lab app test install mnist pretrain bench-throughput bench-quality bench-latency bench-layers bench-spread lint clean
 
 lab: install mnist
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks $(ALLOW_ROOT) $(LAB_ARGS)
@@ -27,6 +27,7 @@ app: install mnist
 		--TagRemovePreprocessor.remove_cell_tags=notebook-only $(APP_ARGS)
 
 test: install mnist
+	@command -v dot >/dev/null || { echo "make test needs graphviz's dot program: notebooks 3 and 4 store the diagrams it draws (Debian/Ubuntu: sudo apt install graphviz)"; exit 1; }
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/nbstripout --keep-output --keep-count --verify notebooks/*.ipynb
@@ -36,6 +37,7 @@ install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "$(VENV) runs $$($(BIN)/python -V); this project needs Python 3.11 or newer: delete $(VENV), then run again with PYTHON=python3.11 (or newer)"; exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@

@@ -3,7 +3,7 @@
 The training clock stops while the generator is evaluated, so every recipe gets exactly the
 same training minutes. Prints a table, and saves a plot of classifier score and Fréchet
 distance (as a multiple of the real-data floor) against minutes, plus the raw numbers as
-JSON, under ``artifacts/benchmarks/``. Run: ``make bench-quality`` (about 50 minutes with
+JSON, under ``artifacts/benchmarks/``. Run: ``make bench-quality`` (about 45 minutes with
 the defaults: two recipes, 20 minutes each, one seed), or choose ``--minutes`` and
 ``--seeds``, e.g. ``--recipes info --minutes 5 --seeds 0 1 2`` for the collapse check.
 """

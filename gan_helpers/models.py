@@ -1,8 +1,13 @@
-"""The GAN models of the tutorial: the seeds' DCGAN and MLP GAN, and the frozen composite.
+"""The GAN models of the tutorial and the frozen composite.
+
+The seeds' DCGAN and dense (MLP) GAN, a light DCGAN, and the default recipe's InfoGAN pair:
+the dense generator behind a :class:`CategoricalCode`, and a discriminator with a second
+head that guesses the category of a fake.
 
 Every generator maps a latent vector of ``latent_dim`` numbers to a 28x28x1 image in
 [-1, 1] (tanh), the range :func:`gan_helpers.data.to_model_range` puts MNIST in.
-Every discriminator maps such an image to one probability, "this digit is real".
+Every discriminator maps such an image to one probability, "this digit is real"; the
+InfoGAN discriminator returns the category logits beside it.
 """
 
 from __future__ import annotations
@@ -301,7 +306,8 @@ class FrozenDiscriminatorComposite(keras.Model):
     The seeds froze it with ``discriminator.trainable = False``. In Keras 3 that flag is
     live and belongs to the layer object, which the composite shares with the stand-alone
     discriminator: setting it freezes the discriminator *everywhere*, and its own
-    ``train_on_batch`` then silently trains nothing. So this composite leaves the flag
+    ``train_on_batch`` then trains nothing, with one easily missed warning ("The model
+    does not have any trainable weights"). So this composite leaves the flag
     alone and instead declares which weights it trains: exactly the generator's. The
     discriminator's weights stay in the forward pass (gradients flow through them to
     the generator) but are never handed to this model's optimizer.

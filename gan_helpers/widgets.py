@@ -10,7 +10,9 @@ it, and lets the reader move that point:
   that change the drawn image the most (see :func:`principal_latent_directions`);
 - **interpolation** walks from the seed's point towards a second seed's point, along a
   straight line or along the sphere (see :func:`slerp` for why the sphere suits a Gaussian
-  latent).
+  latent);
+- **category** (for a generator with a :class:`~gan_helpers.models.CategoricalCode`) pins
+  the category code, so the other controls change only the style.
 
 Every control redraws while it is dragged: the generator is called directly (no
 ``predict``, which adds a progress bar and milliseconds of set-up), the digit is encoded as a
