@@ -107,7 +107,7 @@ class GANTrainer:
     ``ema_decay`` (e.g. 0.99, about the last hundred steps) also keeps ``ema_generator``, an
     exponential moving average of the generator's weights: the players circle each other, and
     the average of the generator's recent states draws cleaner digits than any single one. A
-    longer average (0.999) draws smoother digits, nearer the training set (README).
+    longer average (0.999) draws smoother digits, nearer the training set (docs/benchmarks.md).
     """
 
     def __init__(
@@ -696,7 +696,8 @@ class Recipe:
         } | ({} if self.info_weight is None else {"info_weight": self.info_weight})
 
 
-# The recipe the notebooks teach and the shipped models come from (README: how it was chosen).
+# The recipe the notebooks teach and the shipped models come from (docs/benchmarks.md says
+# how it was chosen).
 DEFAULT_RECIPE = "info"
 
 RECIPES: dict[str, Recipe] = {
