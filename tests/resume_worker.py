@@ -26,6 +26,7 @@ def tiny_trainer(
     ema_decay: float | None = 0.9,
     learning_rate: float = 2e-4,
     generator_widths: tuple[int, ...] = (16,),
+    jit_compile: bool = False,
 ) -> GANTrainer:
     """The tiny GAN of the resume tests, seeded: every call starts from the same weights.
 
@@ -41,6 +42,7 @@ def tiny_trainer(
         g_optimizer=seed_optimizer(learning_rate),
         real_label=0.9,
         ema_decay=ema_decay,
+        jit_compile=jit_compile,
     )
 
 

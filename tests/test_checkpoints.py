@@ -94,6 +94,19 @@ def test_interrupted_and_resumed_equals_unbroken(
     assert_same_state(full_state(trainer), state)
 
 
+def test_an_xla_run_interrupted_and_resumed_equals_its_unbroken_run(images, tmp_path) -> None:
+    expected = tiny_trainer(jit_compile=True)
+    expected_history = expected.fit(images, steps=STEPS, batch_size=BATCH, seed=11, progress=False)
+    trainer = tiny_trainer(jit_compile=True)
+    with pytest.raises(Interrupted):
+        fit(trainer, images, tmp_path, checkpoint_every=6, on_step=interrupt_at(13))
+    trainer = tiny_trainer(jit_compile=True)
+    history = fit(trainer, images, tmp_path, checkpoint_every=6, resume=True)
+    assert trainer.resumed_from_step == 12
+    assert history.as_dict() == expected_history.as_dict()
+    assert_same_state(full_state(trainer), full_state(expected))
+
+
 def test_saves_at_the_interval_and_the_end_and_keeps_the_newest(images, tmp_path) -> None:
     fit(tiny_trainer(), images, tmp_path, checkpoint_every=6, keep_checkpoints=2)
     assert [step for step, _ in checkpoints.list_checkpoints(tmp_path)] == [18, 20]

@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gan_helpers.models import build_dcgan_discriminator, build_dcgan_generator
+from gan_helpers.models import (
+    build_dcgan_discriminator,
+    build_dcgan_generator,
+    build_mlp_discriminator,
+    build_mlp_generator,
+)
 from gan_helpers.reproducibility import seed_everything
 from gan_helpers.training import METRIC_NAMES, GANTrainer
 
@@ -52,6 +57,30 @@ def test_same_seed_same_weights_bit_for_bit(small_images: np.ndarray) -> None:
     (weights_a, history_a), (weights_b, history_b) = runs
     assert history_a == history_b
     assert all(np.array_equal(a, b) for a, b in zip(weights_a, weights_b, strict=True))
+
+
+def test_xla_step_repeats_bit_for_bit_and_matches_the_plain_step(small_images: np.ndarray) -> None:
+    """``jit_compile`` may change the round-off, never the computation or its repeatability."""
+    runs = {}
+    for label, jit_compile in [("xla", True), ("xla again", True), ("plain", False)]:
+        seed_everything(7)
+        trainer = GANTrainer(
+            build_mlp_generator(latent_dim=16, widths=(32, 64)),
+            build_mlp_discriminator(widths=(64, 32)),
+            real_label=0.9,
+            ema_decay=0.9,
+            jit_compile=jit_compile,
+        )
+        history = trainer.fit(small_images, steps=6, batch_size=64, seed=7, progress=False)
+        runs[label] = (all_weights(trainer), history.as_dict())
+    (xla, xla_history), (again, again_history) = runs["xla"], runs["xla again"]
+    assert xla_history == again_history
+    assert all(np.array_equal(a, b) for a, b in zip(xla, again, strict=True))
+    plain, plain_history = runs["plain"]
+    for a, b in zip(xla, plain, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    for name, values in plain_history.items():
+        np.testing.assert_allclose(xla_history[name], values, rtol=1e-4, atol=1e-5)
 
 
 def test_another_seed_gives_another_run(small_images: np.ndarray) -> None:
