@@ -122,6 +122,8 @@ def train_and_save(
 
     record: dict[str, Any] = {
         "recipe": recipe.settings(),
+        # Outside the recipe: XLA changes the round-off, not the computation (training.Recipe).
+        "jit_compile": recipe.jit_compile,
         "seed": seed,
         "epochs": epochs,
         "steps": len(history),

@@ -19,6 +19,7 @@ def test_the_default_recipe_is_shipped_and_matches_its_record() -> None:
     generator = pretrained.load_pretrained(DEFAULT_RECIPE, "generator")
     discriminator = pretrained.load_pretrained(DEFAULT_RECIPE, "discriminator")
     assert record["recipe"] == RECIPES[DEFAULT_RECIPE].settings()
+    assert isinstance(record["jit_compile"], bool)
     assert record["steps"] > 0 and record["training_seconds"] > 0
     latent = np.random.default_rng(0).standard_normal((4, 100), dtype=np.float32)
     images = generator(latent, training=False).numpy()
@@ -67,7 +68,7 @@ def test_training_command_writes_models_and_record(data_in_tmp: Path, monkeypatc
     monkeypatch.setattr(module, "training_images", lambda: small)
     assert module.main(["--recipe", "mlp", "--epochs", "1", "--no-evaluate"]) == 0
     record = json.loads((data_in_tmp / "mlp.json").read_text())
-    assert record["steps"] == 4 and record["epochs"] == 1
+    assert record["steps"] == 4 and record["epochs"] == 1 and record["jit_compile"] is True
     assert record["command"].startswith("python -m gan_helpers.pretrained --recipe mlp")
     assert pretrained.load_pretrained("mlp", "generator").output_shape == (None, *IMAGE_SHAPE)
 
