@@ -11,13 +11,15 @@ updates, so it does less work per step, and each way's GFLOP/s counts the work i
 The project's seed generator computes its last layer with ``ShiftSumConv2D`` (same function,
 faster on a CPU; see ``gan_helpers.fast_conv``). The seed loop runs the generator as the seed
 published it (plain ``Conv2D``), and once more with the project's layer, so the table shows
-what the trainer's step gains on its own and together with the layer. Run:
-``make bench-throughput``.
+what the trainer's step gains on its own and together with the layer. The trainer compiles its
+step with XLA where the recipe says so (the dense ones); ``--xla on`` or ``--xla off`` overrides
+that, to see what XLA buys or costs each recipe. Run: ``make bench-throughput``.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import resource
 import statistics
 import time
@@ -146,10 +148,18 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds-per-block", type=float, default=4.0)
+    parser.add_argument(
+        "--xla",
+        choices=["recipe", "on", "off"],
+        default="recipe",
+        help="compile the trainer's step with XLA as each recipe says (default), always or never",
+    )
     args = parser.parse_args()
 
     keras.utils.set_random_seed(0)
     images = training_images()
+    asking = ", ".join(name for name in args.recipes if RECIPES[name].jit_compile) or "none"
+    print(f"XLA for the trainer's step: {args.xla}; the recipes that ask for it: {asking}")
     print(
         f"fp32 matmul peak on this machine at the start: {matmul_peak_gflops():.0f} GFLOP/s "
         f"({tf.__version__}, "
@@ -164,6 +174,8 @@ def main() -> None:
     print("-" * len(header))
     for name in args.recipes:
         recipe = RECIPES[name]
+        if args.xla != "recipe":
+            recipe = dataclasses.replace(recipe, jit_compile=args.xla == "on")
         # Blocks long enough to time well, short enough to interleave several times.
         probe = measure(recipe, images, rounds=1, block=2)
         block = max(2, int(args.seconds_per_block * probe["trainer"]))
