@@ -12,8 +12,9 @@ The project's seed generator computes its last layer with ``ShiftSumConv2D`` (sa
 faster on a CPU; see ``gan_helpers.fast_conv``). The seed loop runs the generator as the seed
 published it (plain ``Conv2D``), and once more with the project's layer, so the table shows
 what the trainer's step gains on its own and together with the layer. The trainer compiles its
-step with XLA where the recipe says so (the dense ones); ``--xla on`` or ``--xla off`` overrides
-that, to see what XLA buys or costs each recipe. Run: ``make bench-throughput``.
+step with XLA where the recipe says so (the dense ones); ``--compare-xla`` times it the other
+way round too, interleaved with the rest, to show what XLA buys or costs each recipe.
+Run: ``make bench-throughput``.
 """
 
 from __future__ import annotations
@@ -103,8 +104,17 @@ class SeedLoop:
             self.composite.train_on_batch(latent, real_targets)
 
 
-def measure(recipe: Recipe, images: np.ndarray, rounds: int, block: int) -> dict[str, float]:
-    """Interleave blocks of seed-loop and trainer steps; median steps/s of each way."""
+# The name of the extra way of --compare-xla, by whether the recipe itself uses XLA.
+TRAINER_OTHER_XLA = {True: "no XLA", False: "with XLA"}
+
+
+def measure(
+    recipe: Recipe, images: np.ndarray, rounds: int, block: int, compare_xla: bool = False
+) -> dict[str, float]:
+    """Interleave blocks of seed-loop and trainer steps; median steps/s of each way.
+
+    ``compare_xla`` adds the trainer with XLA the other way round from the recipe.
+    """
     rng = np.random.default_rng(0)
     n = recipe.batch_size // 2
     trainer = recipe.trainer()
@@ -112,6 +122,9 @@ def measure(recipe: Recipe, images: np.ndarray, rounds: int, block: int) -> dict
     if any(isinstance(layer, ShiftSumConv2D) for layer in trainer.generator.layers):
         runners["loop+layer"] = SeedLoop(recipe, as_published=False).train_step
     runners["trainer"] = trainer.train_step
+    if compare_xla:
+        other = dataclasses.replace(recipe, jit_compile=not recipe.jit_compile).trainer()
+        runners[TRAINER_OTHER_XLA[recipe.jit_compile]] = other.train_step
     rates: dict[str, list[float]] = {name: [] for name in runners}
     peaks = []
     for step in runners.values():  # warm-up: tracing and first-call allocations
@@ -135,7 +148,7 @@ def measure(recipe: Recipe, images: np.ndarray, rounds: int, block: int) -> dict
             trainer.generator,
             trainer.discriminator,
             recipe.batch_size,
-            separate_fake_pass=name != "trainer",
+            separate_fake_pass=name in ("seed loop", "loop+layer"),
         )
         result[f"{name} gflop"] = flops / 1e9
     return result
@@ -149,17 +162,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds-per-block", type=float, default=4.0)
     parser.add_argument(
-        "--xla",
-        choices=["recipe", "on", "off"],
-        default="recipe",
-        help="compile the trainer's step with XLA as each recipe says (default), always or never",
+        "--compare-xla",
+        action="store_true",
+        help="also time the trainer with XLA the other way round from each recipe",
     )
     args = parser.parse_args()
 
     keras.utils.set_random_seed(0)
     images = training_images()
-    asking = ", ".join(name for name in args.recipes if RECIPES[name].jit_compile) or "none"
-    print(f"XLA for the trainer's step: {args.xla}; the recipes that ask for it: {asking}")
+    with_xla = ", ".join(name for name in args.recipes if RECIPES[name].jit_compile) or "none"
+    print(f"the trainer compiles its step with XLA for: {with_xla}")
     print(
         f"fp32 matmul peak on this machine at the start: {matmul_peak_gflops():.0f} GFLOP/s "
         f"({tf.__version__}, "
@@ -174,13 +186,12 @@ def main() -> None:
     print("-" * len(header))
     for name in args.recipes:
         recipe = RECIPES[name]
-        if args.xla != "recipe":
-            recipe = dataclasses.replace(recipe, jit_compile=args.xla == "on")
         # Blocks long enough to time well, short enough to interleave several times.
         probe = measure(recipe, images, rounds=1, block=2)
         block = max(2, int(args.seconds_per_block * probe["trainer"]))
-        result = measure(recipe, images, rounds=args.rounds, block=block)
-        ways = [way for way in ("seed loop", "loop+layer", "trainer") if way in result]
+        result = measure(recipe, images, args.rounds, block, compare_xla=args.compare_xla)
+        extra = list(TRAINER_OTHER_XLA.values())
+        ways = [way for way in ("seed loop", "loop+layer", "trainer", *extra) if way in result]
         for way in ways:
             steps = result[way]
             gflop = result[f"{way} gflop"]
@@ -194,10 +205,11 @@ def main() -> None:
             )
     print()
     print(
-        "seed loop: the seeds' loop and models as published; loop+layer: the same loop with the "
-        "project's ShiftSumConv2D; trainer: the project's compiled step (and layer). ratio: "
-        "steps/s against the seed loop. peak: the best fp32 matmul GFLOP/s measured between "
-        "this recipe's blocks; % peak is against it."
+        "seed loop: the seeds' loop and models as published; loop+layer: the same loop with "
+        "the project's ShiftSumConv2D; trainer: the project's compiled step (and layer), with "
+        "XLA for the recipes named above; no XLA / with XLA: the trainer the other way round "
+        "(--compare-xla). ratio: steps/s against the seed loop. peak: the best fp32 matmul "
+        "GFLOP/s measured between this recipe's blocks; % peak is against it."
     )
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     print()
