@@ -109,8 +109,8 @@ class GANTrainer:
     the average of the generator's recent states draws cleaner digits than any single one. A
     longer average (0.999) draws smoother digits, nearer the training set (docs/benchmarks.md).
     ``jit_compile=True`` compiles the step with XLA, which fuses its many small operations into
-    a few: the same computation up to round-off, about 1.4 times the steps per second for the
-    dense GANs on a 2-core CPU, but slower for the convolutional ones (docs/benchmarks.md).
+    a few: the same computation up to round-off, 1.25 to 1.45 times the steps per second for
+    the dense GANs on a 2-core CPU, but slower for the convolutional ones (docs/benchmarks.md).
     """
 
     def __init__(
