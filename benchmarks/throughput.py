@@ -31,7 +31,7 @@ import tensorflow as tf
 
 import gan_helpers  # noqa: F401  (loads TensorFlow quietly)
 from gan_helpers import models
-from gan_helpers.data import training_images
+from gan_helpers.data import load_mnist, training_images, training_labels
 from gan_helpers.fast_conv import ShiftSumConv2D, with_plain_convolutions
 from gan_helpers.training import DEFAULT_RECIPE, RECIPES, Recipe, flops_per_step, seed_optimizer
 
@@ -56,7 +56,10 @@ class SeedLoop:
     ``train_on_batch`` on half real, half fake; the composite trains with
     ``train_on_batch`` on latent vectors labelled 1. For an InfoGAN recipe both models are
     compiled with a second loss, the category guess, weighted by ``info_weight`` as in
-    :class:`~gan_helpers.training.InfoGANTrainer`.
+    :class:`~gan_helpers.training.InfoGANTrainer`. For a conditional recipe the
+    discriminator is wrapped in a model that takes the digits too and returns the
+    probability that each image is a real one of its digit, as
+    :class:`~gan_helpers.training.ConditionalGANTrainer` computes it.
     """
 
     def __init__(self, recipe: Recipe, *, as_published: bool = True) -> None:
@@ -65,26 +68,48 @@ class SeedLoop:
             self.generator = with_plain_convolutions(self.generator)
         self.discriminator = recipe.build_discriminator()
         self.categories = models.categories_of(self.generator)
+        self.conditional = recipe.conditional
         losses: object = "binary_crossentropy"
         weights = None
-        if self.categories:
+        if self.conditional:
+            self._compile_conditional(recipe)
+        elif self.categories:
             guess = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
             losses, weights = ["binary_crossentropy", guess], [1.0, recipe.info_weight]
-        self.discriminator.compile(
-            seed_optimizer(recipe.d_learning_rate), losses, loss_weights=weights
-        )
-        self.composite = models.build_composite(self.generator, self.discriminator)
-        self.composite.compile(seed_optimizer(recipe.g_learning_rate), losses, loss_weights=weights)
+        if not self.conditional:
+            self.discriminator.compile(
+                seed_optimizer(recipe.d_learning_rate), losses, loss_weights=weights
+            )
+            self.composite = models.build_composite(self.generator, self.discriminator)
+            self.composite.compile(
+                seed_optimizer(recipe.g_learning_rate), losses, loss_weights=weights
+            )
         self.real_label = recipe.real_label
         self.latent_dim = self.generator.input_shape[-1]
 
-    def train_step(self, real: np.ndarray, rng: np.random.Generator) -> None:
+    def _compile_conditional(self, recipe: Recipe) -> None:
+        image = keras.Input(models.IMAGE_SHAPE)
+        digit = keras.Input((), dtype="int32")
+        logit = models.conditional_logit(self.discriminator(image), digit)
+        verdict = keras.layers.Activation("sigmoid")(keras.ops.expand_dims(logit, -1))
+        self.judge = keras.Model([image, digit], verdict)
+        self.judge.compile(seed_optimizer(recipe.d_learning_rate), "binary_crossentropy")
+        self.composite = ConditionalComposite(self.generator, self.judge)
+        self.composite.build((None, self.generator.input_shape[-1]))
+        self.composite.compile(seed_optimizer(recipe.g_learning_rate), "binary_crossentropy")
+
+    def train_step(
+        self, real: np.ndarray, rng: np.random.Generator, digits: np.ndarray | None = None
+    ) -> None:
         n = len(real)
         latent = rng.standard_normal((n, self.latent_dim), dtype=np.float32)
         fake = self.generator.predict(latent, verbose=0)
         labels = np.concatenate([np.full((n, 1), self.real_label), np.zeros((n, 1))])
         images, labels = np.concatenate([real, fake]), labels.astype(np.float32)
-        if self.categories:
+        if self.conditional:
+            drew = models.latent_categories(latent, self.categories)
+            self.judge.train_on_batch([images, np.concatenate([digits, drew])], labels)
+        elif self.categories:
             # Only the fakes have a category to guess. Keras averages a weighted loss over
             # all 2n rows, so weight 2 on the n fakes gives the mean over the fakes.
             guessed = models.latent_categories(latent, self.categories)
@@ -97,11 +122,20 @@ class SeedLoop:
             self.discriminator.train_on_batch(images, labels)
         latent = rng.standard_normal((2 * n, self.latent_dim), dtype=np.float32)
         real_targets = np.ones((2 * n, 1), np.float32)
-        if self.categories:
+        if self.categories and not self.conditional:
             categories = models.latent_categories(latent, self.categories)
             self.composite.train_on_batch(latent, [real_targets, categories])
         else:
             self.composite.train_on_batch(latent, real_targets)
+
+
+class ConditionalComposite(models.FrozenDiscriminatorComposite):
+    """The frozen composite for a conditional judge: the category that drew a fake is its digit."""
+
+    def call(self, latent: keras.KerasTensor, training: bool | None = None) -> keras.KerasTensor:
+        fakes = self.generator(latent, training=training)
+        digits = models.categorical_code_of(self.generator).category(latent)
+        return self.discriminator([fakes, digits], training=training)
 
 
 # The name of the extra way of --compare-xla, by whether the recipe itself uses XLA.
@@ -109,7 +143,12 @@ TRAINER_OTHER_XLA = {True: "no XLA", False: "with XLA"}
 
 
 def measure(
-    recipe: Recipe, images: np.ndarray, rounds: int, block: int, compare_xla: bool = False
+    recipe: Recipe,
+    images: np.ndarray,
+    labels: np.ndarray,
+    rounds: int,
+    block: int,
+    compare_xla: bool = False,
 ) -> dict[str, float]:
     """Interleave blocks of seed-loop and trainer steps; median steps/s of each way.
 
@@ -127,15 +166,20 @@ def measure(
         runners[TRAINER_OTHER_XLA[recipe.jit_compile]] = other.train_step
     rates: dict[str, list[float]] = {name: [] for name in runners}
     peaks = []
+
+    def batches(count: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        picks = [rng.choice(len(images), n) for _ in range(count)]
+        return [(images[pick], labels[pick]) for pick in picks]
+
     for step in runners.values():  # warm-up: tracing and first-call allocations
-        for _ in range(3):
-            step(images[rng.choice(len(images), n)], rng)
+        for batch, digits in batches(3):
+            step(batch, rng, digits)
     for _ in range(rounds):
         for name, step in runners.items():
-            batches = [images[rng.choice(len(images), n)] for _ in range(block)]
+            timed = batches(block)
             start = time.perf_counter()
-            for batch in batches:
-                step(batch, rng)
+            for batch, digits in timed:
+                step(batch, rng, digits)
             rates[name].append(block / (time.perf_counter() - start))
         peaks.append(matmul_peak_gflops(repeats=5))
     # The best the machine did while this recipe trained: the strictest yardstick.
@@ -169,7 +213,8 @@ def main() -> None:
     args = parser.parse_args()
 
     keras.utils.set_random_seed(0)
-    images = training_images()
+    mnist = load_mnist()
+    images, labels = training_images(mnist), training_labels(mnist)
     with_xla = ", ".join(name for name in args.recipes if RECIPES[name].jit_compile) or "none"
     print(f"the trainer compiles its step with XLA for: {with_xla}")
     print(
@@ -187,9 +232,9 @@ def main() -> None:
     for name in args.recipes:
         recipe = RECIPES[name]
         # Blocks long enough to time well, short enough to interleave several times.
-        probe = measure(recipe, images, rounds=1, block=2)
+        probe = measure(recipe, images, labels, rounds=1, block=2)
         block = max(2, int(args.seconds_per_block * probe["trainer"]))
-        result = measure(recipe, images, args.rounds, block, compare_xla=args.compare_xla)
+        result = measure(recipe, images, labels, args.rounds, block, compare_xla=args.compare_xla)
         extra = list(TRAINER_OTHER_XLA.values())
         ways = [way for way in ("seed loop", "loop+layer", "trainer", *extra) if way in result]
         for way in ways:

@@ -17,13 +17,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import gan_helpers
-from gan_helpers.data import training_images
+from gan_helpers.data import load_mnist, training_images, training_labels
 from gan_helpers.evaluation import evaluate_generator
 from gan_helpers.paths import artifacts_dir
 from gan_helpers.training import DEFAULT_RECIPE, RECIPES
 
 
-def run(recipe_name: str, minutes: list[float], seed: int, samples: int, images) -> list[dict]:
+def run(
+    recipe_name: str, minutes: list[float], seed: int, samples: int, images, labels
+) -> list[dict]:
     """Train one recipe up to each budget in turn; evaluate at each."""
     recipe = RECIPES[recipe_name]
     gan_helpers.seed_everything(seed)
@@ -32,6 +34,7 @@ def run(recipe_name: str, minutes: list[float], seed: int, samples: int, images)
     for budget in minutes:
         history = trainer.fit(
             images,
+            labels,  # used by conditional recipes only
             steps=10**9,
             batch_size=recipe.batch_size,
             seed=seed + steps,  # a fresh shuffle for each leg, still determined by the seed
@@ -84,7 +87,8 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=10_000, help="images per evaluation")
     args = parser.parse_args()
 
-    images = training_images()
+    mnist = load_mnist()
+    images, labels = training_images(mnist), training_labels(mnist)
     print(
         f"{'recipe':12} {'seed':>4} {'min':>6} {'steps':>7} {'score':>6} {'FD/floor':>8} "
         f"{'KL':>7} classes     {'NN':>5} {'copies':>7}"
@@ -93,7 +97,7 @@ def main() -> None:
     rows = []
     for seed in args.seeds:
         for name in args.recipes:
-            rows += run(name, sorted(args.minutes), seed, args.samples, images)
+            rows += run(name, sorted(args.minutes), seed, args.samples, images, labels)
 
     out = artifacts_dir("benchmarks")
     (out / "time_to_quality.json").write_text(json.dumps(rows, indent=1) + "\n")

@@ -165,6 +165,16 @@ def training_images(mnist: Mnist | None = None) -> np.ndarray:
     return to_model_range(mnist.x_train)
 
 
+def training_labels(mnist: Mnist | None = None) -> np.ndarray:
+    """The digit (0-9) of each of the 60,000 training images, as int32, in their order.
+
+    Loads MNIST with :func:`load_mnist` when ``mnist`` is not given.
+    """
+    if mnist is None:
+        mnist = load_mnist()
+    return mnist.y_train.astype(np.int32)
+
+
 def _bad_file(path: Path, problem: str) -> MnistDataError:
     return MnistDataError(f"{path}: {problem}. {_FIX_HINT}.")
 

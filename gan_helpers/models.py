@@ -1,13 +1,15 @@
 """The GAN models of the tutorial and the frozen composite.
 
-The seeds' DCGAN and dense (MLP) GAN, a light DCGAN, and the default recipe's InfoGAN pair:
-the dense generator behind a :class:`CategoricalCode`, and a discriminator with a second
-head that guesses the category of a fake.
+The seeds' DCGAN and dense (MLP) GAN, a light DCGAN, the InfoGAN pair (the dense generator
+behind a :class:`CategoricalCode`, and a discriminator with a second head that guesses the
+category of a fake) and the default recipe's conditional pair (the same generator, whose
+category is the digit to draw, and a projection discriminator told each image's digit).
 
 Every generator maps a latent vector of ``latent_dim`` numbers to a 28x28x1 image in
 [-1, 1] (tanh), the range :func:`gan_helpers.data.to_model_range` puts MNIST in.
 Every discriminator maps such an image to one probability, "this digit is real"; the
-InfoGAN discriminator returns the category logits beside it.
+InfoGAN discriminator returns the category logits beside it, and the projection
+discriminator returns logits, one shared and one per digit.
 """
 
 from __future__ import annotations
@@ -234,6 +236,53 @@ def build_info_discriminator(
     real = layers.Dense(1, activation="sigmoid", name="real")(features)
     category = layers.Dense(categories, name="category")(features)
     return keras.Model(image, [real, category], name=name)
+
+
+def build_conditional_generator(
+    latent_dim: int = LATENT_DIM, digits: int = 10, name: str = "conditional_generator"
+) -> keras.Model:
+    """The dense generator told which digit to draw by a :class:`CategoricalCode`.
+
+    The same layers as :func:`build_info_generator`; trained against
+    :func:`build_projection_discriminator`, category ``k`` of the code draws the digit ``k``
+    (:func:`with_category` chooses it).
+    """
+    return build_mlp_generator(latent_dim, name=name, categories=digits)
+
+
+def build_projection_discriminator(
+    digits: int = 10, widths: tuple[int, ...] = (512, 256), name: str = "projection_discriminator"
+) -> keras.Model:
+    """The dense discriminator of a conditional GAN, with a projection head (Miyato et al. 2018).
+
+    (28, 28, 1) -> flatten -> for each width: ``Dense`` + ``LeakyReLU(0.2)`` = features
+    ``h`` -> two outputs: ``Dense(1)``, a "real?" logit shared by all digits, and
+    ``Dense(digits, use_bias=False)``, one more logit per digit, ``e_k . h``. The verdict on
+    "this is a real k" is the sum of the shared logit and the ``k``-th
+    (:func:`conditional_logit`): one linear map reads "how real" and "how much like a k"
+    from the same features. Logits, not probabilities: the sum must come before the sigmoid.
+    """
+    image = keras.Input(IMAGE_SHAPE)
+    features = layers.Flatten()(image)
+    for width in widths:
+        features = layers.LeakyReLU(0.2)(layers.Dense(width)(features))
+    shared = layers.Dense(1, name="real_logit")(features)
+    per_digit = layers.Dense(digits, use_bias=False, name="digit_logits")(features)
+    return keras.Model(image, [shared, per_digit], name=name)
+
+
+def conditional_logit(
+    outputs: tuple[keras.KerasTensor, keras.KerasTensor], digits: keras.KerasTensor
+) -> keras.KerasTensor:
+    """The projection discriminator's logit for "a real ``digits[i]``", one per image.
+
+    ``outputs`` is what :func:`build_projection_discriminator`'s model returns for a batch;
+    ``digits`` holds one whole number per image (the label of a real digit, the category
+    that drew a fake).
+    """
+    shared, per_digit = outputs
+    chosen = keras.ops.take_along_axis(per_digit, keras.ops.cast(digits, "int32")[:, None], axis=1)
+    return shared[:, 0] + chosen[:, 0]
 
 
 def build_light_dcgan_generator(

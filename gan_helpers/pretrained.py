@@ -37,7 +37,7 @@ import numpy as np
 import tensorflow as tf
 
 from gan_helpers.checkpoints import CheckpointError, default_checkpoint_dir
-from gan_helpers.data import training_images
+from gan_helpers.data import load_mnist, training_images, training_labels
 from gan_helpers.model_files import ROLES, PretrainedWeightsError, load_model_file
 from gan_helpers.paths import data_dir, replace_atomically
 from gan_helpers.reproducibility import DEFAULT_SEED, seed_everything
@@ -107,10 +107,11 @@ def train_and_save(
     if resume and not checkpoint_every:
         raise ValueError("resume=True needs checkpoints: checkpoint_every must not be 0.")
     seed_everything(seed)
-    images = training_images()
+    mnist = load_mnist()
     trainer = recipe.trainer()
     history = trainer.fit(
-        images,
+        training_images(mnist),
+        training_labels(mnist),  # used by conditional recipes only
         epochs=epochs,
         batch_size=recipe.batch_size,
         seed=seed,

@@ -47,6 +47,7 @@ _RUN_KEYS = (
     "steps_per_epoch",
     "real_label",
     "ema_decay",
+    "labels_sha256",
 )
 
 
@@ -146,7 +147,12 @@ class GANTrainer:
         self.resumed_from_step: int | None = None
         self.training_seconds: float = 0.0
 
-    def _step(self, real_images: tf.Tensor, latent: tf.Tensor) -> dict[str, tf.Tensor]:
+    # Whether fit must be given the digit of each training image (a conditional GAN).
+    needs_labels = False
+
+    def _step(
+        self, real_images: tf.Tensor, latent: tf.Tensor, real_labels: tf.Tensor | None
+    ) -> dict[str, tf.Tensor]:
         n_real = tf.shape(real_images)[0]
         # One generator pass, recorded for the generator's update; its first n_real images
         # are also the discriminator's fakes. stop_gradient: the discriminator's loss must
@@ -155,7 +161,7 @@ class GANTrainer:
             fake_images = self.generator(latent, training=True)
             with tf.GradientTape() as d_tape:
                 images = tf.concat([real_images, tf.stop_gradient(fake_images[:n_real])], 0)
-                predictions, d_loss = self._discriminator_loss(images, n_real, latent)
+                predictions, d_loss = self._discriminator_loss(images, n_real, latent, real_labels)
             weights = self.discriminator.trainable_weights
             self.d_optimizer.apply(d_tape.gradient(d_loss, weights), weights)
             # The second half of the composite: the updated, frozen discriminator's verdict.
@@ -181,9 +187,16 @@ class GANTrainer:
         }
 
     def _discriminator_loss(
-        self, images: tf.Tensor, n_real: tf.Tensor, latent: tf.Tensor
+        self,
+        images: tf.Tensor,
+        n_real: tf.Tensor,
+        latent: tf.Tensor,
+        real_labels: tf.Tensor | None,
     ) -> tuple[tf.Tensor, tf.Tensor]:
-        """The discriminator's "real" probabilities for ``images`` (real first) and its loss."""
+        """The discriminator's "real" probabilities for ``images`` (real first) and its loss.
+
+        ``real_labels``, the digits of the real images, is None unless ``needs_labels``.
+        """
         predictions = self.discriminator(images, training=True)
         return predictions, self._bce(self._discriminator_labels(n_real), predictions)
 
@@ -197,21 +210,33 @@ class GANTrainer:
         verdict = self.discriminator(fake_images, training=True)
         return self._bce(tf.ones_like(verdict), verdict)
 
-    def train_step(self, real_images: np.ndarray, rng: np.random.Generator) -> dict[str, float]:
+    def train_step(
+        self,
+        real_images: np.ndarray,
+        rng: np.random.Generator,
+        real_labels: np.ndarray | None = None,
+    ) -> dict[str, float]:
         """One discriminator update then one generator update; returns the step's metrics.
 
         ``real_images`` is (n, 28, 28, 1) in [-1, 1]. ``2 n`` latent vectors are drawn; the
         generator draws their images once: the first ``n`` are the discriminator's fakes,
         and all ``2 n`` are scored by the updated discriminator for the generator's update.
+        ``real_labels`` (n whole numbers, the digits of ``real_images``) is needed by
+        trainers with ``needs_labels`` and ignored by the others.
         """
         n = len(real_images)
         latent = rng.standard_normal((2 * n, self.latent_dim), dtype=np.float32)
-        metrics = self._compiled_step(real_images, latent)
+        if not self.needs_labels:
+            real_labels = None
+        elif real_labels is None:
+            raise ValueError(f"{type(self).__name__} needs the digit of each real image.")
+        metrics = self._compiled_step(real_images, latent, real_labels)
         return {name: float(value) for name, value in metrics.items()}
 
     def fit(
         self,
         images: np.ndarray,
+        labels: np.ndarray | None = None,
         *,
         epochs: int | None = None,
         steps: int | None = None,
@@ -250,6 +275,10 @@ class GANTrainer:
         scratch); ``self.training_seconds`` is the wall time of the run including the time
         before a resume.
 
+        ``labels`` holds the digit (0-9) of each image. A conditional trainer
+        (``needs_labels``, e.g. :class:`ConditionalGANTrainer`) requires them; the others
+        ignore them, so a caller can pass them whatever the recipe.
+
         Returns the history of every step of the run, including steps before a resume.
         Raises :class:`TrainingDivergedError` when a loss or a weight becomes NaN or
         infinite, ValueError/TypeError for bad arguments or images, and
@@ -261,6 +290,7 @@ class GANTrainer:
             if value is not None:
                 _require_whole_number(name, value)
         images = self._checked_images(images)
+        labels = self._checked_labels(labels, len(images)) if self.needs_labels else None
         n_real = batch_size // 2
         if n_real < 1 or n_real > len(images):
             raise ValueError(
@@ -299,6 +329,9 @@ class GANTrainer:
                 "seed": int(seed),
                 "n_images": len(images),
                 "images_sha256": hashlib.sha256(np.ascontiguousarray(images).data).hexdigest(),
+                "labels_sha256": None
+                if labels is None
+                else hashlib.sha256(labels.data).hexdigest(),
                 "steps_per_epoch": steps_per_epoch,
                 "real_label": self.real_label,
                 "ema_decay": self.ema_decay,
@@ -335,8 +368,10 @@ class GANTrainer:
             position = step % steps_per_epoch
             if step and position == 0:
                 order = rng.permutation(len(images))
-            batch = images[order[position * n_real : (position + 1) * n_real]]
-            metrics = self.train_step(batch, rng)
+            picked = order[position * n_real : (position + 1) * n_real]
+            metrics = self.train_step(
+                images[picked], rng, None if labels is None else labels[picked]
+            )
             if not all(math.isfinite(value) for value in metrics.values()):
                 raise TrainingDivergedError(
                     _diverged_message(step, metrics, last_good), step=step, checkpoint=last_good
@@ -540,6 +575,32 @@ class GANTrainer:
             )
         return array
 
+    def _checked_labels(self, labels: np.ndarray | None, n_images: int) -> np.ndarray:
+        """``labels`` as int32, after checking there is one whole number in range per image."""
+        if labels is None:
+            raise ValueError(
+                f"{type(self).__name__} learns which digit each image is: pass fit the "
+                "labels too, e.g. fit(images, gan_helpers.data.training_labels(), ...)."
+            )
+        array = np.asarray(labels)
+        if array.shape != (n_images,):
+            raise ValueError(
+                f"labels should have shape ({n_images},), one digit per image; got {array.shape}."
+            )
+        if not np.issubdtype(array.dtype, np.integer):
+            raise ValueError(f"labels have dtype {array.dtype}; give whole numbers (digits).")
+        digits = self._digits()
+        if array.min() < 0 or array.max() >= digits:
+            raise ValueError(
+                f"labels range over [{array.min()}, {array.max()}]; this discriminator knows "
+                f"the digits 0 to {digits - 1}."
+            )
+        return np.ascontiguousarray(array, dtype=np.int32)
+
+    def _digits(self) -> int:
+        """How many different labels the discriminator knows (conditional trainers only)."""
+        raise NotImplementedError
+
 
 class InfoGANTrainer(GANTrainer):
     """:class:`GANTrainer` for a generator with a category code (InfoGAN, Chen et al. 2016).
@@ -579,7 +640,11 @@ class InfoGANTrainer(GANTrainer):
         super().__init__(generator, discriminator, **settings)
 
     def _discriminator_loss(
-        self, images: tf.Tensor, n_real: tf.Tensor, latent: tf.Tensor
+        self,
+        images: tf.Tensor,
+        n_real: tf.Tensor,
+        latent: tf.Tensor,
+        real_labels: tf.Tensor | None,
     ) -> tuple[tf.Tensor, tf.Tensor]:
         predictions, category_logits = self.discriminator(images, training=True)
         labels = self._discriminator_labels(n_real)
@@ -593,6 +658,60 @@ class InfoGANTrainer(GANTrainer):
         verdict, category_logits = self.discriminator(fake_images, training=True)
         guess_loss = self._category_loss(self._code.category(latent), category_logits)
         return self._bce(tf.ones_like(verdict), verdict) + self.info_weight * guess_loss
+
+
+class ConditionalGANTrainer(GANTrainer):
+    """:class:`GANTrainer` for a conditional GAN: both players are told which digit is meant.
+
+    The generator reads the digit to draw from its latent vector
+    (:class:`~gan_helpers.models.CategoricalCode`: category ``k`` means the digit ``k``).
+    The discriminator, built by :func:`~gan_helpers.models.build_projection_discriminator`,
+    judges "is this a real ``k``?": for a real image ``k`` is its label (``fit``'s
+    ``labels``), for a fake the category that drew it, and its logit is
+    :func:`~gan_helpers.models.conditional_logit`. A fake 3 that looks like a fine 8 is then
+    caught, so the generator must draw each digit it is asked for, and every digit is drawn
+    equally often. The losses are the usual binary cross-entropies (computed from logits,
+    with ``real_label`` smoothing); everything else (one shared generator pass, the frozen
+    composite, the average, checkpoints) is :class:`GANTrainer`'s.
+    """
+
+    needs_labels = True
+
+    def __init__(self, generator: keras.Model, discriminator: keras.Model, **settings: Any) -> None:
+        self._code = models.categorical_code_of(generator)
+        outputs = discriminator.outputs
+        if self._code is None or len(outputs) != 2 or outputs[1].shape[-1] != self._code.categories:
+            raise ValueError(
+                "ConditionalGANTrainer needs a generator with a CategoricalCode layer and a "
+                "projection discriminator with one logit per category; got "
+                f"{models.categories_of(generator)} categories and outputs of shapes "
+                f"{[tuple(o.shape) for o in outputs]}. Build them with "
+                "models.build_conditional_generator and models.build_projection_discriminator."
+            )
+        super().__init__(generator, discriminator, **settings)
+        self._bce_logits = keras.losses.BinaryCrossentropy(from_logits=True)
+
+    def _digits(self) -> int:
+        return self._code.categories
+
+    def _discriminator_loss(
+        self,
+        images: tf.Tensor,
+        n_real: tf.Tensor,
+        latent: tf.Tensor,
+        real_labels: tf.Tensor | None,
+    ) -> tuple[tf.Tensor, tf.Tensor]:
+        # Real digits are judged as their label, the fakes as the category that drew them.
+        fake_digits = self._code.category(latent[:n_real])
+        digits = tf.concat([tf.cast(real_labels, tf.int32), tf.cast(fake_digits, tf.int32)], 0)
+        logits = models.conditional_logit(self.discriminator(images, training=True), digits)
+        labels = self._discriminator_labels(n_real)[:, 0]
+        return tf.sigmoid(logits)[:, None], self._bce_logits(labels, logits)
+
+    def _generator_loss(self, fake_images: tf.Tensor, latent: tf.Tensor) -> tf.Tensor:
+        digits = self._code.category(latent)
+        logits = models.conditional_logit(self.discriminator(fake_images, training=True), digits)
+        return self._bce_logits(tf.ones_like(logits), logits)
 
 
 def _require_whole_number(name: str, value: object) -> None:
@@ -668,6 +787,8 @@ class Recipe:
     real_label: float = 1.0
     ema_decay: float | None = None
     info_weight: float | None = None
+    # A conditional GAN: the trainer learns from the digits' labels (ConditionalGANTrainer).
+    conditional: bool = False
     # How the step is compiled, not what it computes, so it stays out of settings() and the
     # shipped records: XLA changes only the round-off, as another CPU does.
     jit_compile: bool = False
@@ -676,7 +797,8 @@ class Recipe:
     def trainer(self) -> GANTrainer:
         """Fresh models and optimisers for this recipe, ready to ``fit``.
 
-        An :class:`InfoGANTrainer` when the recipe has an ``info_weight``.
+        An :class:`InfoGANTrainer` when the recipe has an ``info_weight``, a
+        :class:`ConditionalGANTrainer` when it is ``conditional``.
         """
         settings: dict[str, Any] = {
             "d_optimizer": seed_optimizer(self.d_learning_rate),
@@ -688,20 +810,28 @@ class Recipe:
         if self.info_weight is not None:
             settings["info_weight"] = self.info_weight
             return InfoGANTrainer(self.build_generator(), self.build_discriminator(), **settings)
+        if self.conditional:
+            return ConditionalGANTrainer(
+                self.build_generator(), self.build_discriminator(), **settings
+            )
         return GANTrainer(self.build_generator(), self.build_discriminator(), **settings)
 
     def settings(self) -> dict[str, object]:
         """The recipe as plain values, for JSON records."""
-        return {
-            "name": self.name,
-            "generator": self.build_generator.__name__,
-            "discriminator": self.build_discriminator.__name__,
-            "batch_size": self.batch_size,
-            "d_learning_rate": self.d_learning_rate,
-            "g_learning_rate": self.g_learning_rate,
-            "real_label": self.real_label,
-            "ema_decay": self.ema_decay,
-        } | ({} if self.info_weight is None else {"info_weight": self.info_weight})
+        return (
+            {
+                "name": self.name,
+                "generator": self.build_generator.__name__,
+                "discriminator": self.build_discriminator.__name__,
+                "batch_size": self.batch_size,
+                "d_learning_rate": self.d_learning_rate,
+                "g_learning_rate": self.g_learning_rate,
+                "real_label": self.real_label,
+                "ema_decay": self.ema_decay,
+            }
+            | ({} if self.info_weight is None else {"info_weight": self.info_weight})
+            | ({"conditional": True} if self.conditional else {})
+        )
 
 
 # The recipe the notebooks teach and the shipped models come from (docs/benchmarks.md says
@@ -735,6 +865,21 @@ RECIPES: dict[str, Recipe] = {
             "the tutorial's default: the fast recipe plus InfoGAN's category code, ten latent "
             "categories and a discriminator head that must tell which one drew each fake, and "
             "a shorter weight average, whose digits sit less close to the training set"
+        ),
+    ),
+    "conditional": Recipe(
+        name="conditional",
+        build_generator=models.build_conditional_generator,
+        build_discriminator=models.build_projection_discriminator,
+        batch_size=128,
+        real_label=0.9,
+        ema_decay=0.99,
+        conditional=True,
+        jit_compile=True,
+        description=(
+            "the fast recipe made conditional: the generator's latent category is the digit "
+            "to draw, and a projection discriminator judges each image as the digit its "
+            "label (or its category) says"
         ),
     ),
     "seed": Recipe(

@@ -40,8 +40,8 @@ def poison_step(trainer: GANTrainer, at_call: int, *, loss: float | None, weight
     """Let the real step run, then break its loss or a generator weight at one call."""
     real_step, calls = trainer.train_step, []
 
-    def step(batch: np.ndarray, rng: np.random.Generator) -> dict[str, float]:
-        metrics = real_step(batch, rng)
+    def step(batch: np.ndarray, rng: np.random.Generator, *labels: np.ndarray) -> dict[str, float]:
+        metrics = real_step(batch, rng, *labels)
         calls.append(None)
         if len(calls) - 1 == at_call:
             if loss is not None:
