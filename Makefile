@@ -13,7 +13,7 @@ APP_NOTEBOOK := notebooks/09_latent_explorer.ipynb
 APP_PORT ?= 8866
 APP_ARGS ?=
 
-PRETRAIN_ARGS ?= --recipe info --epochs 60
+PRETRAIN_ARGS ?= --recipe conditional --epochs 60
 
 .PHONY: lab app test install mnist pretrain bench-throughput bench-quality bench-latency bench-layers bench-spread lint clean
 

@@ -115,7 +115,8 @@ def _check_role(model: keras.Model, role: str, path: Path, fix: str) -> None:
         inputs, outputs = model.input_shape, model.output_shape
     except (AttributeError, ValueError):
         inputs = outputs = None
-    # An InfoGAN discriminator has a second output, the category guess; its first is "real".
+    # InfoGAN and projection discriminators have a second output (the category guess, the
+    # per-digit logits); the first is "real?".
     first_output = outputs[0] if isinstance(outputs, list) and outputs else outputs
     looks_like = {
         "generator": isinstance(inputs, tuple)

@@ -1,6 +1,6 @@
 """The shipped pretrained GAN: the command that makes it, and how notebooks load it.
 
-``python -m gan_helpers.pretrained --recipe info --epochs 60`` (or ``make pretrain``)
+``python -m gan_helpers.pretrained --recipe conditional --epochs 60`` (or ``make pretrain``)
 trains a recipe from scratch with the same helper code the notebooks use, evaluates the
 generator, and writes into ``data/pretrained/``:
 

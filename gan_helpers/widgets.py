@@ -266,7 +266,7 @@ class LatentExplorer:
 
     Args:
         generator: a Keras model from latent vectors to ``(28, 28, 1)`` images in
-            ``[-1, 1]``, e.g. ``load_pretrained("info", "generator")``.
+            ``[-1, 1]``, e.g. ``load_pretrained("conditional", "generator")``.
         mnist: MNIST as returned by :func:`gan_helpers.data.load_mnist` (loaded if omitted);
             its training digits are searched for the nearest neighbour.
         n_directions: how many principal latent directions get a slider.

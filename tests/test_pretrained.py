@@ -25,7 +25,7 @@ def test_the_default_recipe_is_shipped_and_matches_its_record() -> None:
     images = generator(latent, training=False).numpy()
     assert images.shape == (4, *IMAGE_SHAPE)
     real_or_fake = discriminator(images, training=False)
-    if isinstance(real_or_fake, list | tuple):  # InfoGAN: "real?" first, then the category
+    if isinstance(real_or_fake, list | tuple):  # "real?" first, then per category or digit
         real_or_fake = real_or_fake[0]
     assert real_or_fake.shape == (4, 1)
     assert {"classifier_score", "fd_ratio", "class_kl"} <= record["evaluation"].keys()
