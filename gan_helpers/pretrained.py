@@ -37,7 +37,7 @@ import numpy as np
 import tensorflow as tf
 
 from gan_helpers.checkpoints import CheckpointError, default_checkpoint_dir
-from gan_helpers.data import load_mnist, training_images, training_labels
+from gan_helpers.data import training_images, training_labels
 from gan_helpers.model_files import ROLES, PretrainedWeightsError, load_model_file
 from gan_helpers.paths import data_dir, replace_atomically
 from gan_helpers.reproducibility import DEFAULT_SEED, seed_everything
@@ -107,11 +107,12 @@ def train_and_save(
     if resume and not checkpoint_every:
         raise ValueError("resume=True needs checkpoints: checkpoint_every must not be 0.")
     seed_everything(seed)
-    mnist = load_mnist()
+    images = training_images()
+    labels = training_labels() if recipe.conditional else None
     trainer = recipe.trainer()
     history = trainer.fit(
-        training_images(mnist),
-        training_labels(mnist),  # used by conditional recipes only
+        images,
+        labels,
         epochs=epochs,
         batch_size=recipe.batch_size,
         seed=seed,

@@ -862,9 +862,9 @@ RECIPES: dict[str, Recipe] = {
         info_weight=1.0,
         jit_compile=True,
         description=(
-            "the tutorial's default: the fast recipe plus InfoGAN's category code, ten latent "
-            "categories and a discriminator head that must tell which one drew each fake, and "
-            "a shorter weight average, whose digits sit less close to the training set"
+            "the fast recipe plus InfoGAN's category code, ten latent categories and a "
+            "discriminator head that must tell which one drew each fake, and a shorter weight "
+            "average; no labels (the default until the conditional recipe)"
         ),
     ),
     "conditional": Recipe(
@@ -879,9 +879,9 @@ RECIPES: dict[str, Recipe] = {
         conditional=True,
         jit_compile=True,
         description=(
-            "the fast recipe made conditional: the generator's latent category is the digit "
-            "to draw, and a projection discriminator judges each image as the digit its "
-            "label (or its category) says"
+            "the tutorial's default: the fast recipe made conditional, the generator's latent "
+            "category is the digit to draw and a projection discriminator judges each image as "
+            "the digit its label (or its category) says; a short weight average"
         ),
     ),
     "seed": Recipe(

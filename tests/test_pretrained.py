@@ -73,6 +73,22 @@ def test_training_command_writes_models_and_record(data_in_tmp: Path, monkeypatc
     assert pretrained.load_pretrained("mlp", "generator").output_shape == (None, *IMAGE_SHAPE)
 
 
+def test_training_command_gives_a_conditional_recipe_the_labels(
+    data_in_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gan_helpers.pretrained as module
+
+    rng = np.random.default_rng(0)
+    small = rng.uniform(-1, 1, (256, *IMAGE_SHAPE)).astype(np.float32)
+    digits = rng.integers(0, 10, 256).astype(np.int32)
+    asked = []
+    monkeypatch.setattr(module, "training_images", lambda: small)
+    monkeypatch.setattr(module, "training_labels", lambda: asked.append(True) or digits)
+    assert module.main(["--recipe", "conditional", "--epochs", "1", "--no-evaluate"]) == 0
+    record = json.loads((data_in_tmp / "conditional.json").read_text())
+    assert asked == [True] and record["steps"] == 4 and record["recipe"]["conditional"] is True
+
+
 def test_training_command_resumes_to_the_same_weights(
     data_in_tmp: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
