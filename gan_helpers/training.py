@@ -147,8 +147,9 @@ class GANTrainer:
         self.resumed_from_step: int | None = None
         self.training_seconds: float = 0.0
 
-    # Whether fit must be given the digit of each training image (a conditional GAN).
-    needs_labels = False
+    # How many different labels fit must be given, one per image (a conditional GAN's
+    # digits); 0: none, the GAN learns from the images alone.
+    label_classes = 0
 
     def _step(
         self, real_images: tf.Tensor, latent: tf.Tensor, real_labels: tf.Tensor | None
@@ -195,7 +196,7 @@ class GANTrainer:
     ) -> tuple[tf.Tensor, tf.Tensor]:
         """The discriminator's "real" probabilities for ``images`` (real first) and its loss.
 
-        ``real_labels``, the digits of the real images, is None unless ``needs_labels``.
+        ``real_labels``, the digits of the real images, is None unless ``label_classes``.
         """
         predictions = self.discriminator(images, training=True)
         return predictions, self._bce(self._discriminator_labels(n_real), predictions)
@@ -222,11 +223,11 @@ class GANTrainer:
         generator draws their images once: the first ``n`` are the discriminator's fakes,
         and all ``2 n`` are scored by the updated discriminator for the generator's update.
         ``real_labels`` (n whole numbers, the digits of ``real_images``) is needed by
-        trainers with ``needs_labels`` and ignored by the others.
+        conditional trainers (``label_classes`` above 0) and ignored by the others.
         """
         n = len(real_images)
         latent = rng.standard_normal((2 * n, self.latent_dim), dtype=np.float32)
-        if not self.needs_labels:
+        if not self.label_classes:
             real_labels = None
         elif real_labels is None:
             raise ValueError(f"{type(self).__name__} needs the digit of each real image.")
@@ -276,7 +277,7 @@ class GANTrainer:
         before a resume.
 
         ``labels`` holds the digit (0-9) of each image. A conditional trainer
-        (``needs_labels``, e.g. :class:`ConditionalGANTrainer`) requires them; the others
+        (``label_classes`` above 0, e.g. :class:`ConditionalGANTrainer`) requires them; the others
         ignore them, so a caller can pass them whatever the recipe.
 
         Returns the history of every step of the run, including steps before a resume.
@@ -290,7 +291,7 @@ class GANTrainer:
             if value is not None:
                 _require_whole_number(name, value)
         images = self._checked_images(images)
-        labels = self._checked_labels(labels, len(images)) if self.needs_labels else None
+        labels = self._checked_labels(labels, len(images)) if self.label_classes else None
         n_real = batch_size // 2
         if n_real < 1 or n_real > len(images):
             raise ValueError(
@@ -589,17 +590,12 @@ class GANTrainer:
             )
         if not np.issubdtype(array.dtype, np.integer):
             raise ValueError(f"labels have dtype {array.dtype}; give whole numbers (digits).")
-        digits = self._digits()
-        if array.min() < 0 or array.max() >= digits:
+        if array.min() < 0 or array.max() >= self.label_classes:
             raise ValueError(
                 f"labels range over [{array.min()}, {array.max()}]; this discriminator knows "
-                f"the digits 0 to {digits - 1}."
+                f"the digits 0 to {self.label_classes - 1}."
             )
         return np.ascontiguousarray(array, dtype=np.int32)
-
-    def _digits(self) -> int:
-        """How many different labels the discriminator knows (conditional trainers only)."""
-        raise NotImplementedError
 
 
 class InfoGANTrainer(GANTrainer):
@@ -675,8 +671,6 @@ class ConditionalGANTrainer(GANTrainer):
     composite, the average, checkpoints) is :class:`GANTrainer`'s.
     """
 
-    needs_labels = True
-
     def __init__(self, generator: keras.Model, discriminator: keras.Model, **settings: Any) -> None:
         self._code = models.categorical_code_of(generator)
         outputs = discriminator.outputs
@@ -689,10 +683,8 @@ class ConditionalGANTrainer(GANTrainer):
                 "models.build_conditional_generator and models.build_projection_discriminator."
             )
         super().__init__(generator, discriminator, **settings)
+        self.label_classes = self._code.categories
         self._bce_logits = keras.losses.BinaryCrossentropy(from_logits=True)
-
-    def _digits(self) -> int:
-        return self._code.categories
 
     def _discriminator_loss(
         self,
