@@ -5,7 +5,7 @@ same training minutes. Prints a table, and saves a plot of classifier score and 
 distance (as a multiple of the real-data floor) against minutes, plus the raw numbers as
 JSON, under ``artifacts/benchmarks/``. Run: ``make bench-quality`` (about 45 minutes with
 the defaults: two recipes, 20 minutes each, one seed), or choose ``--minutes`` and
-``--seeds``, e.g. ``--recipes info --minutes 5 --seeds 0 1 2`` for the collapse check.
+``--seeds``, e.g. ``--recipes conditional --minutes 5 --seeds 0 1 2`` for the collapse check.
 """
 
 from __future__ import annotations
