@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -77,6 +78,41 @@ def format_row(row: dict) -> str:
     )
 
 
+# The issue's goals, drawn on the plot so a curve can be read against them at a glance.
+FIVE_MINUTE_GOALS = {"classifier_score": 8.5, "fd_ratio": 40.0}
+SHIPPED_GOALS = {"classifier_score": 9.5, "fd_ratio": 5.0}
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    """Score and Fréchet ratio against training minutes, one line per recipe and seed."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    measures = {
+        "classifier_score": "classifier score (max 10)",
+        "fd_ratio": "Fréchet distance / real floor",
+    }
+    runs = dict.fromkeys((r["recipe"], r["seed"]) for r in rows)
+    for ax, (key, ylabel) in zip(axes, measures.items(), strict=True):
+        for name, seed in runs:
+            mine = [r for r in rows if (r["recipe"], r["seed"]) == (name, seed)]
+            ax.plot(
+                [r["minutes"] for r in mine],
+                [r[key] for r in mine],
+                marker="o",
+                label=f"{name} (seed {seed})",
+            )
+        for goals, style, when in (
+            (FIVE_MINUTE_GOALS, ":", "5-minute"),
+            (SHIPPED_GOALS, "--", "shipped"),
+        ):
+            ax.axhline(goals[key], color="grey", linestyle=style, linewidth=1, label=f"{when} goal")
+        ax.set(xlabel="training minutes", ylabel=ylabel)
+    axes[1].set_yscale("log")
+    axes[0].legend(frameon=False, fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
@@ -85,7 +121,21 @@ def main() -> None:
     parser.add_argument("--minutes", nargs="+", type=float, default=[2, 5, 10, 20])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--samples", type=int, default=10_000, help="images per evaluation")
+    parser.add_argument(
+        "--replot",
+        action="store_true",
+        help="train nothing: redraw the plot from the last run's JSON",
+    )
     args = parser.parse_args()
+    out = artifacts_dir("benchmarks")
+    if args.replot:
+        saved = out / "time_to_quality.json"
+        if not saved.exists():
+            parser.error(f"--replot needs {saved}: run the benchmark once first")
+        rows = json.loads(saved.read_text())
+        plot(rows, out / "time_to_quality.png")
+        print(f"redrew {out / 'time_to_quality.png'}")
+        return
 
     mnist = load_mnist()
     images, labels = training_images(mnist), training_labels(mnist)
@@ -98,28 +148,9 @@ def main() -> None:
     for seed in args.seeds:
         for name in args.recipes:
             rows += run(name, sorted(args.minutes), seed, args.samples, images, labels)
-
-    out = artifacts_dir("benchmarks")
-    (out / "time_to_quality.json").write_text(json.dumps(rows, indent=1) + "\n")
-    fig, (score_ax, fd_ax) = plt.subplots(1, 2, figsize=(10, 3.5))
-    for name in args.recipes:
-        for seed in args.seeds:
-            mine = [r for r in rows if r["recipe"] == name and r["seed"] == seed]
-            label = f"{name} (seed {seed})"
-            score_ax.plot(
-                [r["minutes"] for r in mine],
-                [r["classifier_score"] for r in mine],
-                marker="o",
-                label=label,
-            )
-            fd_ax.plot(
-                [r["minutes"] for r in mine], [r["fd_ratio"] for r in mine], marker="o", label=label
-            )
-    score_ax.set(xlabel="training minutes", ylabel="classifier score (max 10)")
-    fd_ax.set(xlabel="training minutes", ylabel="Fréchet distance / real floor", yscale="log")
-    score_ax.legend(frameon=False)
-    fig.tight_layout()
-    fig.savefig(out / "time_to_quality.png", dpi=100)
+            # Saved after every recipe, so a crash late in a long run keeps what it measured.
+            (out / "time_to_quality.json").write_text(json.dumps(rows, indent=1) + "\n")
+            plot(rows, out / "time_to_quality.png")
     print(f"\nsaved {out / 'time_to_quality.png'} and {out / 'time_to_quality.json'}")
 
 
