@@ -71,7 +71,7 @@ def run(
 
 def format_row(row: dict) -> str:
     return (
-        f"{row['recipe']:12} {row['seed']:>4} {row['minutes']:>6.0f} {row['steps']:>7} "
+        f"{row['recipe']:12} {row['seed']:>4} {row['minutes']:>6g} {row['steps']:>7} "
         f"{row['classifier_score']:>6.2f} {row['fd_ratio']:>8.1f} {row['class_kl']:>7.3f} "
         f"{100 * row['min_class']:>5.1f}-{100 * row['max_class']:.1f}% "
         f"{row['nn_distance']:>5.2f} {100 * row['near_copy_share']:>6.2f}%"
