@@ -69,23 +69,24 @@ class SeedLoop:
         self.discriminator = recipe.build_discriminator()
         self.categories = models.categories_of(self.generator)
         self.conditional = recipe.conditional
-        losses: object = "binary_crossentropy"
-        weights = None
         if self.conditional:
             self._compile_conditional(recipe)
-        elif self.categories:
-            guess = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-            losses, weights = ["binary_crossentropy", guess], [1.0, recipe.info_weight]
-        if not self.conditional:
-            self.discriminator.compile(
-                seed_optimizer(recipe.d_learning_rate), losses, loss_weights=weights
-            )
-            self.composite = models.build_composite(self.generator, self.discriminator)
-            self.composite.compile(
-                seed_optimizer(recipe.g_learning_rate), losses, loss_weights=weights
-            )
+        else:
+            self._compile_unconditional(recipe)
         self.real_label = recipe.real_label
         self.latent_dim = self.generator.input_shape[-1]
+
+    def _compile_unconditional(self, recipe: Recipe) -> None:
+        losses: object = "binary_crossentropy"
+        weights = None
+        if self.categories:
+            guess = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+            losses, weights = ["binary_crossentropy", guess], [1.0, recipe.info_weight]
+        self.discriminator.compile(
+            seed_optimizer(recipe.d_learning_rate), losses, loss_weights=weights
+        )
+        self.composite = models.build_composite(self.generator, self.discriminator)
+        self.composite.compile(seed_optimizer(recipe.g_learning_rate), losses, loss_weights=weights)
 
     def _compile_conditional(self, recipe: Recipe) -> None:
         image = keras.Input(models.IMAGE_SHAPE)

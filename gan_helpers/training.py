@@ -114,6 +114,10 @@ class GANTrainer:
     the dense GANs on a 2-core CPU, but slower for the convolutional ones (docs/benchmarks.md).
     """
 
+    # How many different labels fit must be given, one per image (a conditional GAN's
+    # digits); 0: none, the GAN learns from the images alone.
+    label_classes = 0
+
     def __init__(
         self,
         generator: keras.Model,
@@ -146,10 +150,6 @@ class GANTrainer:
         # training wall time including what came before a resume.
         self.resumed_from_step: int | None = None
         self.training_seconds: float = 0.0
-
-    # How many different labels fit must be given, one per image (a conditional GAN's
-    # digits); 0: none, the GAN learns from the images alone.
-    label_classes = 0
 
     def _step(
         self, real_images: tf.Tensor, latent: tf.Tensor, real_labels: tf.Tensor | None
