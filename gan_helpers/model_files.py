@@ -115,22 +115,24 @@ def _check_role(model: keras.Model, role: str, path: Path, fix: str) -> None:
         inputs, outputs = model.input_shape, model.output_shape
     except (AttributeError, ValueError):
         inputs = outputs = None
-    # InfoGAN and projection discriminators have a second output (the category guess, the
-    # per-digit logits); the first is "real?".
-    first_output = outputs[0] if isinstance(outputs, list) and outputs else outputs
+    # A conditional model's second input is the digit, shape (n, 1).
+    first_input = inputs[0] if isinstance(inputs, list) and inputs else inputs
+    second_ok = not isinstance(inputs, list) or (len(inputs) == 2 and tuple(inputs[1]) == (None, 1))
     looks_like = {
-        "generator": isinstance(inputs, tuple)
-        and len(inputs) == 2
+        "generator": isinstance(first_input, tuple)
+        and len(first_input) == 2
+        and second_ok
         and tuple(outputs or ())[1:] == IMAGE_SHAPE,
-        "discriminator": isinstance(inputs, tuple)
-        and tuple(inputs[1:]) == IMAGE_SHAPE
-        and tuple(first_output or ())[1:] == (1,),
+        "discriminator": isinstance(first_input, tuple)
+        and tuple(first_input[1:]) == IMAGE_SHAPE
+        and second_ok
+        and tuple(outputs or ())[1:] == (1,),
     }
     if looks_like[role]:
         return
     expected = {
-        "generator": "(n, latent_dim) latent vectors to (n, 28, 28, 1) images",
-        "discriminator": "(n, 28, 28, 1) images to (n, 1) probabilities",
+        "generator": "(n, latent_dim) latent vectors (and digits) to (n, 28, 28, 1) images",
+        "discriminator": "(n, 28, 28, 1) images (and digits) to (n, 1) probabilities",
     }[role]
     other = [name for name, fits in looks_like.items() if fits]
     guess = f", which is what a {other[0]} does" if other else ""

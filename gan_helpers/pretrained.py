@@ -1,34 +1,35 @@
-"""The shipped pretrained GAN: the command that makes it, and how notebooks load it.
+"""The shipped DCGANs: the command that trains them, and how notebooks load them.
 
-``python -m gan_helpers.pretrained --recipe conditional --epochs 60`` (or ``make pretrain``)
-trains a recipe from scratch with the same helper code the notebooks use, evaluates the
-generator, and writes into ``data/pretrained/``:
+``python -m gan_helpers.pretrained --model dcgan`` (or ``make pretrain``) trains a model from
+scratch with the :class:`~gan_helpers.gan.GAN` that notebook 7 writes, evaluates it and writes
+into ``data/pretrained/`` (or ``--out DIR``):
 
-- ``<recipe>_generator.keras`` and ``<recipe>_discriminator.keras``;
-- ``<recipe>.json``: the recipe, seed, epochs, steps, wall time, machine, versions, the
-  evaluation and a thinned training history.
+- ``<model>_generator.keras`` (the weight average, which draws the cleaner digits) and
+  ``<model>_discriminator.keras``;
+- ``<model>.json``: command, seed, steps, training time, machine, evaluation and a thinned
+  history of the losses.
 
-Training writes checkpoints to ``artifacts/checkpoints/<recipe>-seed<seed>/`` every
-``--checkpoint-every`` steps (default 500; 0 for none). After an interruption (a crash, a
-reboot, Ctrl-C), run the same command again with ``--resume``: training continues from the
-newest good checkpoint and ends with the same weights, bit for bit, as an uninterrupted run.
+Checkpoints (``tf.train.Checkpoint``) go to ``<out>/checkpoints/<model>-seed<seed>/`` every
+``--checkpoint-every`` steps. After a crash, a reboot or Ctrl-C, run the same command with
+``--resume``: training continues from the newest checkpoint and ends with the same weights,
+bit for bit, as an unbroken run on the same machine. Every step's batch and random numbers
+follow from (seed, step) and the saved random-generator states, so nothing else is needed.
 
-``--evaluate-only`` scores the shipped generator again without training (after the
-evaluation gained a measure, say) and rewrites only the record's ``evaluation``.
-
-Notebooks load these files and never download anything. Loading runs no code from the file:
-Keras' safe mode is on, and a file that contains code (a ``Lambda`` layer) is refused (see
-:func:`gan_helpers.model_files.load_model_file`).
+Notebooks load the files with Keras's safe mode on; a file that carries code is refused
+(:func:`gan_helpers.model_files.load_model_file`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,16 +37,59 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from gan_helpers.checkpoints import CheckpointError, default_checkpoint_dir
-from gan_helpers.data import training_images, training_labels
-from gan_helpers.model_files import ROLES, PretrainedWeightsError, load_model_file
+from gan_helpers import models
+from gan_helpers.data import load_mnist, to_model_range
+from gan_helpers.gan import GAN, ConditionalGAN, StepHistory, WeightAverage, adam
+from gan_helpers.model_files import PretrainedWeightsError, load_model_file
 from gan_helpers.paths import data_dir, replace_atomically
-from gan_helpers.reproducibility import DEFAULT_SEED, seed_everything
-from gan_helpers.training import DEFAULT_RECIPE, RECIPES, TrainingDivergedError
+from gan_helpers.reproducibility import SEED
+
 
 HISTORY_EVERY = 50  # steps between kept history points in the JSON record
-DEFAULT_EPOCHS = 60  # what the shipped models were trained for (`make pretrain`)
 EVALUATION_SAMPLES = 10_000
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What a shipped model is: its two networks and how they are trained."""
+
+    build_generator: Callable[[], keras.Model]
+    build_discriminator: Callable[[], keras.Model]
+    conditional: bool
+    batch_size: int = 32  # real digits per step; the discriminator also sees as many fakes
+    real_label: float = 0.9
+    average_decay: float = 0.99
+    description: str = ""
+
+    def gan(self, seed: int) -> GAN:
+        """Fresh models and optimisers, compiled; the same seed gives the same start."""
+        keras.utils.set_random_seed(seed)
+        kind = ConditionalGAN if self.conditional else GAN
+        gan = kind(
+            self.build_generator(), self.build_discriminator(), real_label=self.real_label, seed=seed
+        )
+        gan.compile(d_optimizer=adam(), g_optimizer=adam())
+        # Built now, so that a checkpoint can restore their slots before the first step.
+        gan.d_optimizer.build(gan.discriminator.trainable_variables)
+        gan.g_optimizer.build(gan.composite.trainable_variables)
+        return gan
+
+
+MODELS: dict[str, ModelSpec] = {
+    "dcgan": ModelSpec(
+        models.build_generator,
+        models.build_discriminator,
+        conditional=False,
+        description="the DCGAN of notebooks 3-7",
+    ),
+    "cdcgan": ModelSpec(
+        models.build_conditional_generator,
+        models.build_conditional_discriminator,
+        conditional=True,
+        description="the same DCGAN told which digit to draw (notebook 8)",
+    ),
+}
+DEFAULT_MODEL = "dcgan"
 
 
 def pretrained_dir() -> Path:
@@ -53,84 +97,152 @@ def pretrained_dir() -> Path:
     return data_dir() / "pretrained"
 
 
-def model_path(recipe: str, role: str) -> Path:
-    """Path of the shipped ``role`` ("generator" or "discriminator") of ``recipe``."""
-    return pretrained_dir() / f"{recipe}_{role}.keras"
+def model_path(model: str, role: str, out: Path | None = None) -> Path:
+    """Path of the shipped ``role`` ("generator" or "discriminator") of ``model``."""
+    return (out or pretrained_dir()) / f"{model}_{role}.keras"
 
 
-def record_path(recipe: str) -> Path:
-    """Path of the JSON record of how ``recipe``'s shipped models were trained."""
-    return pretrained_dir() / f"{recipe}.json"
+def record_path(model: str, out: Path | None = None) -> Path:
+    """Path of the JSON record of how ``model`` was trained."""
+    return (out or pretrained_dir()) / f"{model}.json"
 
 
-def load_pretrained(recipe: str = DEFAULT_RECIPE, role: str = "generator") -> keras.Model:
-    """Load a shipped model safely and check that it is a ``role`` (see :func:`load_model_file`)."""
-    if role not in ROLES:
-        raise ValueError(f"role must be one of {ROLES}, got {role!r}")
-    path = model_path(recipe, role)
-    if not path.is_file():
-        raise PretrainedWeightsError(
-            f"{path} does not exist. It is made by `make pretrain` "
-            f"(python -m gan_helpers.pretrained --recipe {recipe}); a fresh clone has it."
-        )
+def load_pretrained(model: str = DEFAULT_MODEL, role: str = "generator") -> keras.Model:
+    """Load a shipped model safely (see :func:`~gan_helpers.model_files.load_model_file`)."""
+    if model not in MODELS:
+        raise ValueError(f"model must be one of {sorted(MODELS)}, got {model!r}")
+    path = model_path(model, role)
     fix = (
-        f"Restore it with `git checkout -- {path.name}` in data/pretrained/, or retrain it "
-        "with `make pretrain`."
+        f"Restore it with `git checkout -- {path.name}` in data/pretrained/, or retrain it with "
+        f"`python -m gan_helpers.pretrained --model {model}`."
     )
     return load_model_file(path, role, fix=fix)
 
 
-def pretrained_record(recipe: str = DEFAULT_RECIPE) -> dict[str, Any]:
-    """The JSON record of the shipped ``recipe`` models."""
-    return json.loads(record_path(recipe).read_text(encoding="utf-8"))
+def pretrained_record(model: str = DEFAULT_MODEL) -> dict[str, Any]:
+    """The JSON record of the shipped ``model``."""
+    return json.loads(record_path(model).read_text(encoding="utf-8"))
 
 
-def train_and_save(
-    recipe_name: str = DEFAULT_RECIPE,
-    *,
-    epochs: int = DEFAULT_EPOCHS,
-    seed: int = DEFAULT_SEED,
-    evaluate: bool = True,
-    checkpoint_every: int = 500,
-    checkpoint_dir: Path | None = None,
-    resume: bool = False,
-) -> dict[str, Any]:
-    """Train ``recipe_name`` for ``epochs``, save both models and the record.
+def batches(
+    arrays: Sequence[np.ndarray], batch_size: int, seed: int, start: int, stop: int
+) -> tf.data.Dataset:
+    """Batches ``start`` to ``stop`` of a run that shuffles ``arrays`` anew every epoch.
 
-    Checkpoints go to ``checkpoint_dir`` (default :func:`run_checkpoint_dir`) every
-    ``checkpoint_every`` steps (0: none). ``resume=True`` continues from the newest good
-    checkpoint there (from scratch if there is none).
+    Epoch ``e``'s order is ``default_rng([seed, e])``'s permutation, so batch ``s`` is the same
+    whichever step a run starts from: what makes a resumed run repeat an unbroken one.
     """
-    recipe = RECIPES[recipe_name]
-    if checkpoint_every and checkpoint_dir is None:
-        checkpoint_dir = run_checkpoint_dir(recipe_name, seed)
-    if resume and not checkpoint_every:
-        raise ValueError("resume=True needs checkpoints: checkpoint_every must not be 0.")
-    seed_everything(seed)
-    images = training_images()
-    labels = training_labels() if recipe.conditional else None
-    trainer = recipe.trainer()
-    history = trainer.fit(
-        images,
-        labels,
-        epochs=epochs,
-        batch_size=recipe.batch_size,
-        seed=seed,
-        checkpoint_dir=checkpoint_dir if checkpoint_every else None,
-        checkpoint_every=checkpoint_every or 1,
-        resume=resume,
-    )
-    seconds = trainer.training_seconds
+    n = len(arrays[0])
+    per_epoch = n // batch_size
+    epochs = range(start // per_epoch, (stop - 1) // per_epoch + 1)
+    order = np.concatenate(
+        [np.random.default_rng([seed, e]).permutation(n)[: per_epoch * batch_size] for e in epochs]
+    ).reshape(-1, batch_size)
+    offset = epochs[0] * per_epoch
+    rows = order[start - offset : stop - offset]
+    tensors = tuple(tf.constant(a) for a in arrays)
 
-    record: dict[str, Any] = {
-        "recipe": recipe.settings(),
-        # Outside the recipe: XLA changes the round-off, not the computation (training.Recipe).
-        "jit_compile": recipe.jit_compile,
+    def gather(indices: tf.Tensor) -> Any:
+        picked = tuple(tf.gather(t, indices) for t in tensors)
+        return picked if len(picked) > 1 else picked[0]
+
+    return tf.data.Dataset.from_tensor_slices(rows).map(gather).prefetch(2)
+
+
+class CheckpointEvery(keras.callbacks.Callback):
+    """Saves ``manager``'s checkpoint every ``every`` steps, and stops on a loss that is NaN.
+
+    Training that diverges ends with an error naming the last good checkpoint, which is kept.
+    """
+
+    def __init__(
+        self, manager: tf.train.CheckpointManager, every: int, step: int, seconds: tf.Variable
+    ) -> None:
+        super().__init__()
+        self.manager, self.every, self.step = manager, every, step
+        # Training time so far, saved with the checkpoint so a resumed run reports the total.
+        self.seconds = seconds
+        self.began, self.seconds_before = time.perf_counter(), float(seconds.numpy())
+
+    def total_seconds(self) -> float:
+        """Seconds of training in this run and the runs it resumed."""
+        return self.seconds_before + time.perf_counter() - self.began
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self.step += 1
+        if not all(math.isfinite(float(v)) for v in (logs or {}).values()):
+            raise TrainingDivergedError(
+                f"a loss became NaN or infinite at step {self.step}; the last good checkpoint is "
+                f"{self.manager.latest_checkpoint}. Try a lower learning rate, or check that "
+                "the images are scaled to [-1, 1]."
+            )
+        if self.every and self.step % self.every == 0:
+            self.seconds.assign(self.total_seconds())
+            self.manager.save(checkpoint_number=self.step)
+
+
+class TrainingDivergedError(RuntimeError):
+    """A loss stopped being a finite number."""
+
+
+def random_states(model: keras.Model) -> list[keras.Variable]:
+    """The states of ``model``'s random-number generators (its draws and dropout masks)."""
+    return [v for v in model.variables if "seed_generator_state" in v.path]
+
+
+def train(
+    model: str = DEFAULT_MODEL,
+    *,
+    steps: int,
+    seed: int = SEED,
+    out: Path | None = None,
+    checkpoint_every: int = 1000,
+    resume: bool = False,
+    verbose: int | str = "auto",
+) -> tuple[GAN, WeightAverage, dict[str, Any]]:
+    """Train ``model`` for ``steps`` steps; returns the GAN, its weight average and a record."""
+    spec = MODELS[model]
+    tf.config.experimental.enable_op_determinism()
+    gan = spec.gan(seed)
+    average = WeightAverage(gan.generator, spec.average_decay)
+    seconds = tf.Variable(0.0, dtype=tf.float64)
+    checkpoint = tf.train.Checkpoint(
+        seconds=seconds,
+        gan=gan,
+        d_optimizer=gan.d_optimizer,
+        g_optimizer=gan.g_optimizer,
+        average=average.average,
+        random_states=random_states(gan),
+    )
+    directory = (out or _artifacts()) / "checkpoints" / f"{model}-seed{seed}"
+    manager = tf.train.CheckpointManager(checkpoint, directory, max_to_keep=2)
+    start = 0
+    if resume and manager.latest_checkpoint:
+        checkpoint.restore(manager.latest_checkpoint).assert_consumed()
+        start = int(gan.d_optimizer.iterations)
+    mnist = load_mnist()
+    arrays = [to_model_range(mnist.x_train)]
+    if spec.conditional:
+        arrays.append(mnist.y_train.astype(np.int32))
+    history = StepHistory()
+    saver = CheckpointEvery(manager, checkpoint_every, start, seconds)
+    if start < steps:
+        gan.fit(
+            batches(arrays, spec.batch_size, seed, start, steps),
+            epochs=1,
+            verbose=verbose,
+            callbacks=[average, saver, history],
+        )
+    record = {
+        "model": model,
+        "description": spec.description,
         "seed": seed,
-        "epochs": epochs,
-        "steps": len(history),
-        "training_seconds": round(seconds, 1),
-        "resumed_from_step": trainer.resumed_from_step,
+        "steps": steps,
+        "batch_size": spec.batch_size,
+        "real_label": spec.real_label,
+        "average_decay": spec.average_decay,
+        "resumed_from_step": start or None,
+        "training_seconds": round(saver.total_seconds(), 1),
         "machine": {
             "cpu_count": os.cpu_count(),
             "processor": platform.processor() or platform.machine(),
@@ -138,68 +250,42 @@ def train_and_save(
             "tensorflow": tf.__version__,
             "keras": keras.__version__,
         },
-        "command": f"python -m gan_helpers.pretrained --recipe {recipe_name} "
-        f"--epochs {epochs} --seed {seed}",
         "history_every": HISTORY_EVERY,
         "history": {
             name: [round(v, 4) for v in values[::HISTORY_EVERY]]
-            for name, values in history.as_dict().items()
+            for name, values in history.history.items()
         },
     }
-    # With an averaged generator, the average is what ships: it draws the cleaner digits.
-    generator = trainer.ema_generator or trainer.generator
-    if evaluate:
-        from gan_helpers.evaluation import evaluate_generator
-
-        record["evaluation"] = _plain(evaluate_generator(generator, n_samples=EVALUATION_SAMPLES))
-
-    for role, model in (("generator", generator), ("discriminator", trainer.discriminator)):
-        replace_atomically(model_path(recipe_name, role), lambda tmp, m=model: m.save(tmp))
-    _write_record(recipe_name, record)
-    return record
+    return gan, average, record
 
 
-def reevaluate(recipe_name: str = DEFAULT_RECIPE) -> dict[str, Any]:
-    """Score the shipped ``recipe_name`` generator again and rewrite its record's evaluation.
+def _artifacts() -> Path:
+    from gan_helpers.paths import artifacts_dir
 
-    Nothing is trained and the models are not touched; the rest of the record stays as it
-    was. The evaluation draws its latent vectors from a fixed seed, so the measures that
-    existed before come out the same on the same machine type.
-    """
-    from gan_helpers.evaluation import evaluate_generator
-
-    generator = load_pretrained(recipe_name, "generator")
-    record = pretrained_record(recipe_name)
-    record["evaluation"] = _plain(evaluate_generator(generator, n_samples=EVALUATION_SAMPLES))
-    _write_record(recipe_name, record)
-    return record
+    return artifacts_dir()
 
 
-def _write_record(recipe_name: str, record: dict[str, Any]) -> None:
+def save(gan: GAN, generator: keras.Model, record: dict[str, Any], out: Path | None = None) -> None:
+    """Write the generator, the discriminator and the record, each replaced atomically."""
+    name = record["model"]
+    for role, network in (("generator", generator), ("discriminator", gan.discriminator)):
+        replace_atomically(model_path(name, role, out), lambda tmp, m=network: m.save(tmp))
     replace_atomically(
-        record_path(recipe_name),
+        record_path(name, out),
         lambda tmp: tmp.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8"),
     )
 
 
-def run_checkpoint_dir(recipe_name: str, seed: int = DEFAULT_SEED) -> Path:
-    """Where the command keeps checkpoints: ``artifacts/checkpoints/<recipe>-seed<seed>``."""
-    return default_checkpoint_dir(f"{recipe_name}-seed{seed}")
+def evaluation_of(generator: keras.Model) -> dict[str, Any]:
+    """The evaluation that goes into a record, as plain JSON values."""
+    from gan_helpers.evaluation import evaluate_generator
 
-
-def _plain(values: dict[str, Any]) -> dict[str, Any]:
-    def convert(value: Any) -> Any:
-        if isinstance(value, np.generic):
-            return value.item()
-        if isinstance(value, list | tuple | np.ndarray):
-            return [convert(v) for v in value]
-        return value
-
-    return {key: convert(value) for key, value in values.items()}
+    metrics = evaluate_generator(generator, n_samples=EVALUATION_SAMPLES)
+    return {k: np.asarray(v).tolist() for k, v in metrics.items()}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: train a recipe and ship its models under ``data/pretrained``."""
+    """Command line: train a model and ship it under ``data/pretrained`` (or ``--out``)."""
     from gan_helpers.evaluation import format_report
 
     parser = argparse.ArgumentParser(
@@ -207,30 +293,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--recipe", choices=sorted(RECIPES), default=DEFAULT_RECIPE)
-    parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--model", choices=sorted(MODELS), default=DEFAULT_MODEL)
+    length = parser.add_mutually_exclusive_group()
+    length.add_argument("--steps", type=int, help="train exactly STEPS steps")
+    length.add_argument("--epochs", type=int, help="train EPOCHS passes over the 60,000 digits")
+    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--out", type=Path, help="write here instead of data/pretrained/")
+    parser.add_argument("--checkpoint-every", type=int, default=1000, metavar="STEPS")
+    parser.add_argument("--resume", action="store_true", help="continue from the newest checkpoint")
     parser.add_argument("--no-evaluate", action="store_true", help="skip the evaluation")
     parser.add_argument(
-        "--evaluate-only",
-        action="store_true",
-        help="do not train: score the shipped generator again and update its record",
-    )
-    parser.add_argument(
-        "--checkpoint-every",
-        type=int,
-        default=500,
-        metavar="STEPS",
-        help="save a checkpoint every STEPS training steps and at the end (0: no checkpoints)",
-    )
-    parser.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue from the newest good checkpoint of this recipe and seed",
+        "--evaluate-only", action="store_true", help="score the shipped generator, train nothing"
     )
     args = parser.parse_args(argv)
-    if args.epochs < 1:
-        parser.error(f"--epochs must be at least 1, got {args.epochs}")
+    spec = MODELS[args.model]
     if args.checkpoint_every < 0:
         parser.error(f"--checkpoint-every must be 0 or more, got {args.checkpoint_every}")
     if args.resume and args.checkpoint_every == 0:
@@ -239,35 +315,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.no_evaluate or args.resume:
             parser.error("--evaluate-only trains nothing: leave out --no-evaluate and --resume")
         try:
-            record = reevaluate(args.recipe)
+            generator = load_model_file(model_path(args.model, "generator", args.out), "generator")
+            record = json.loads(record_path(args.model, args.out).read_text(encoding="utf-8"))
         except (OSError, PretrainedWeightsError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
+        record["evaluation"] = evaluation_of(generator)
+        replace_atomically(
+            record_path(args.model, args.out),
+            lambda tmp: tmp.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8"),
+        )
         print(format_report(record["evaluation"]))
-        print(f"updated {record_path(args.recipe)}")
         return 0
-    if args.checkpoint_every:
-        print(f"checkpoints: {run_checkpoint_dir(args.recipe, args.seed)}")
+    per_epoch = 60_000 // spec.batch_size
+    steps = args.steps if args.steps is not None else (args.epochs or 20) * per_epoch
+    if steps < 1:
+        parser.error(f"--steps and --epochs must be at least 1, got {steps} steps")
     try:
-        record = train_and_save(
-            args.recipe,
-            epochs=args.epochs,
+        gan, average, record = train(
+            args.model,
+            steps=steps,
             seed=args.seed,
-            evaluate=not args.no_evaluate,
+            out=args.out,
             checkpoint_every=args.checkpoint_every,
             resume=args.resume,
         )
-    except (CheckpointError, TrainingDivergedError) as error:
+    except TrainingDivergedError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    if record["resumed_from_step"] is not None:
-        print(f"resumed from step {record['resumed_from_step']}")
-    elif args.resume:
-        print("no checkpoint to resume from yet: trained from step 0")
-    print(f"trained {record['steps']} steps in {record['training_seconds']:.0f} s")
-    if "evaluation" in record:
+    command = ["python -m gan_helpers.pretrained", f"--model {args.model}", f"--steps {steps}"]
+    record["command"] = " ".join([*command, f"--seed {args.seed}"])
+    save(gan, average.average, record, args.out)
+    if not args.no_evaluate:
+        record["evaluation"] = evaluation_of(average.average)
+        save(gan, average.average, record, args.out)
         print(format_report(record["evaluation"]))
-    print(f"saved to {pretrained_dir()}")
+    print(f"trained {steps} steps; saved to {args.out or pretrained_dir()}")
     return 0
 
 
