@@ -40,6 +40,11 @@ $(STAMP): pyproject.toml
 	@$(BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "$(VENV) runs $$($(BIN)/python -V); this project needs Python 3.11 or newer: delete $(VENV), then run again with PYTHON=python3.11 (or newer)"; exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+	@# TensorFlow's C++ start-up log is written straight to file descriptor 2. Kernels of this
+	@# venv leave that descriptor alone (it reaches the terminal that started Jupyter), so the
+	@# chatter never lands in a notebook's outputs, where nbval would compare it.
+	mkdir -p $(VENV)/etc/ipython
+	echo "c.IPKernelApp.capture_fd_output = False" > $(VENV)/etc/ipython/ipython_kernel_config.py
 	touch $@
 
 # Uses data/mnist.npz when present (verified), else downloads it once through Keras.
