@@ -8,8 +8,8 @@ STAMP := $(VENV)/.installed
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 LAB_ARGS ?=
-# `make app` serves the latent explorer (notebook 9) as a web page, code hidden, with Voilà.
-APP_NOTEBOOK := notebooks/09_latent_explorer.ipynb
+# `make app` serves the latent explorer (notebook 11) as a web page, code hidden, with Voilà.
+APP_NOTEBOOK := notebooks/11_latent_explorer.ipynb
 APP_PORT ?= 8866
 APP_ARGS ?=
 
