@@ -145,13 +145,19 @@ def to_model_range(images: np.ndarray) -> np.ndarray:
 
 
 def to_unit_range(images: np.ndarray) -> np.ndarray:
-    """Map model-range images (``[-1, 1]``, e.g. generator output) to float32 ``[0, 1]``.
+    """Images as float32 in ``[0, 1]``, the range matplotlib and the pixel measures use.
 
-    Values are clipped because a generator's output, or noise added to it, can stray a
-    little outside ``[-1, 1]`` and matplotlib warns about or wraps such pixels.
+    uint8 digits are divided by 255; floats are taken to be in the models' ``[-1, 1]``
+    (generator output) and clipped, because a generator's output, or noise added to it,
+    can stray a little outside and matplotlib warns about or wraps such pixels.
     The shape is kept unchanged.
     """
-    unit = (np.asarray(images, dtype=np.float32) + 1.0) / 2.0
+    images = np.asarray(images)
+    if images.dtype == MNIST_DTYPE:
+        unit = images.astype(np.float32)
+        unit /= 255.0
+        return unit
+    unit = (images.astype(np.float32) + 1.0) / 2.0
     return np.clip(unit, 0.0, 1.0, out=unit)
 
 
