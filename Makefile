@@ -5,6 +5,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Every package version `make install` may pick, pinned: an upstream release cannot change
+# what the tests run on until `make lock` records it (see lock below).
+CONSTRAINTS := requirements/constraints.txt
+BUILD_CONSTRAINTS := requirements/build-constraints.txt
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 LAB_ARGS ?=
@@ -13,9 +17,11 @@ APP_NOTEBOOK := notebooks/11_latent_explorer.ipynb
 APP_PORT ?= 8866
 APP_ARGS ?=
 
-PRETRAIN_ARGS ?= --recipe conditional --epochs 60
+# The shipped models' length; e.g. PRETRAIN_ARGS=--resume continues an interrupted run.
+PRETRAIN_STEPS ?= 36000
+PRETRAIN_ARGS ?=
 
-.PHONY: lab app test install mnist pretrain bench-throughput bench-quality bench-latency bench-layers bench-spread lint clean
+.PHONY: lab app test test-fast install upgrade lock mnist pretrain bench-throughput bench-quality bench-five bench-spread bench-latency lint clean
 
 lab: install mnist
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks $(ALLOW_ROOT) $(LAB_ARGS)
@@ -33,13 +39,18 @@ test: install mnist
 	$(BIN)/nbstripout --keep-output --keep-count --verify notebooks/*.ipynb
 	$(BIN)/pytest
 
+# The unit tests alone, for while you edit: no notebooks, no browser, nothing marked slow
+# (training runs, servers, the distributed run). `make test` remains the full check.
+test-fast: install mnist
+	$(BIN)/pytest tests -m "not slow" --ignore=tests/test_browser.py
+
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(CONSTRAINTS) $(BUILD_CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "$(VENV) runs $$($(BIN)/python -V); this project needs Python 3.11 or newer: delete $(VENV), then run again with PYTHON=python3.11 (or newer)"; exit 1; }
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet --upgrade -c $(CONSTRAINTS) pip
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) --build-constraint $(BUILD_CONSTRAINTS) -e ".[test]"
 	@# TensorFlow's C++ start-up log is written straight to file descriptor 2. Kernels of this
 	@# venv leave that descriptor alone (it reaches the terminal that started Jupyter), so the
 	@# chatter never lands in a notebook's outputs, where nbval would compare it.
@@ -47,26 +58,46 @@ $(STAMP): pyproject.toml
 	echo "c.IPKernelApp.capture_fd_output = False" > $(VENV)/etc/ipython/ipython_kernel_config.py
 	touch $@
 
+# Newer packages, on purpose: `make upgrade` installs the newest versions pyproject.toml allows,
+# ignoring the pins; if `make test` then passes, `make lock` pins them for everyone.
+upgrade: install
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install --upgrade --upgrade-strategy eager -e ".[test]"
+
+# Pins exactly what this venv holds, pip included (not the project itself): the versions
+# `make test` just passed with. The build backend is pinned apart, in $(BUILD_CONSTRAINTS).
+lock:
+	@test -x $(BIN)/python || { echo "make lock pins the packages of $(VENV): run make install first"; exit 1; }
+	mkdir -p $(dir $(CONSTRAINTS))
+	{ \
+		echo "# Pinned versions for \`pip install -c $(CONSTRAINTS) -e \".[test]\"\` (make install)."; \
+		echo "# Written by \`make lock\` from the venv (run it once \`make test\` passes); do not edit by hand."; \
+		echo "# Python $$($(BIN)/python -c 'import platform; print(platform.python_version(), platform.system(), platform.machine())')"; \
+		$(BIN)/python -m pip freeze --all --exclude-editable; \
+	} > $(CONSTRAINTS).tmp
+	mv $(CONSTRAINTS).tmp $(CONSTRAINTS)
+
 # Uses data/mnist.npz when present (verified), else downloads it once through Keras.
 mnist: install
 	$(BIN)/python -c "from gan_helpers.data import load_mnist; load_mnist()"
 
-# Retrains the shipped models in data/pretrained/ with the tutorial's own training code.
+# Retrains the shipped models in data/pretrained/ with the tutorial's own GAN (notebook 7):
+# the DCGAN, then the conditional DCGAN, each evaluated and written with its JSON record.
 pretrain: install mnist
-	$(BIN)/python -m gan_helpers.pretrained $(PRETRAIN_ARGS)
+	$(BIN)/python -m gan_helpers.pretrained --model dcgan --steps $(PRETRAIN_STEPS) $(PRETRAIN_ARGS)
+	$(BIN)/python -m gan_helpers.pretrained --model cdcgan --steps $(PRETRAIN_STEPS) $(PRETRAIN_ARGS)
 
-# Benchmarks print what they measure; they are not tests (see benchmarks/*.py).
+# Benchmarks print what they measure; they are not tests (see benchmarks/*.py, BENCH_ARGS=--help).
 bench-throughput: install mnist
 	$(BIN)/python benchmarks/throughput.py $(BENCH_ARGS)
 
 bench-quality: install mnist
 	MPLBACKEND=Agg $(BIN)/python benchmarks/time_to_quality.py $(BENCH_ARGS)
 
-# Times each layer of the seed DCGAN alone: where its training step spends its time.
-bench-layers: install
-	$(BIN)/python benchmarks/layer_speed.py $(BENCH_ARGS)
+bench-five: install mnist
+	$(BIN)/python benchmarks/five_minutes.py $(BENCH_ARGS)
 
-# Scores the shipped generator on several draws of samples: how noisy each measure is.
+# Scores a shipped generator on several draws of samples: how noisy each measure is.
 bench-spread: install mnist
 	$(BIN)/python benchmarks/sample_spread.py $(BENCH_ARGS)
 
