@@ -8,7 +8,7 @@ notebooks 7-8), ``pretrained`` (the shipped models and the command that trains t
 (figures), ``explorer`` (the latent explorer, notebook 11), ``model_files`` (safe loading),
 ``paths`` (where files live) and ``reproducibility`` (the seed).
 
-Importing the package changes no global setting: the notebooks quieten TensorFlow themselves.
+Importing the package changes no global setting or environment variable.
 """
 
 from gan_helpers.reproducibility import SEED, seed_everything
