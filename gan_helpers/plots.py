@@ -1,7 +1,9 @@
-"""Figures for the notebooks: digit grids, training curves, the toy GAN, progress GIFs.
+"""Figures for the notebooks, so that the notebooks can stay about GANs.
 
-Plot styling lives here so the notebooks can stay about GANs. Every function draws
-with matplotlib, returns the figure, and leaves showing it to the notebook.
+The toy GAN's panels (notebook 1), digit grids (notebook 2 on), architecture diagrams
+(notebooks 3-4), rows of digits, training curves and progress GIFs (notebook 6 on) and the
+nearest-distance histograms (notebook 10). Every function draws with matplotlib, returns
+the figure, and leaves showing it to the notebook.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 from matplotlib.animation import FuncAnimation, PillowWriter
 from matplotlib.figure import Figure
 
+from gan_helpers.data import to_unit_range
 from gan_helpers.paths import artifacts_dir
 
 _REAL_COLOUR = "#1f77b4"
@@ -25,12 +28,8 @@ _CRITIC_COLOUR = "#2ca02c"
 
 def _as_unit_images(images: np.ndarray) -> np.ndarray:
     """(N, 28, 28[, 1]) images in [-1, 1] or uint8 -> (N, 28, 28) floats in [0, 1]."""
-    images = np.asarray(images)
-    if images.ndim == 4:
-        images = images[..., 0]
-    if images.dtype == np.uint8:
-        return images.astype(np.float32) / 255.0
-    return np.clip((images.astype(np.float32) + 1.0) / 2.0, 0.0, 1.0)
+    images = to_unit_range(images)
+    return images[..., 0] if images.ndim == 4 else images
 
 
 def digit_grid(
@@ -41,7 +40,7 @@ def digit_grid(
     suptitle: str | None = None,
     cell_inches: float = 0.9,
 ) -> Figure:
-    """A grid of digits, white on black as MNIST stores them.
+    """A grid of digits, white on black as MNIST stores them (notebook 2).
 
     ``images`` may be uint8 (0-255) or model-range floats in [-1, 1]; ``titles`` puts a
     small caption over each digit (labels, predictions, scores ...).
@@ -67,7 +66,7 @@ def digit_grid(
 
 
 def image_strip(rows: Mapping[str, np.ndarray], *, cell_inches: float = 0.9) -> Figure:
-    """Several labelled rows of digits with the same length, one row per entry of ``rows``.
+    """Labelled rows of digits, one row per entry of ``rows`` (notebook 6).
 
     Used for "the same latent points after 1, 5 and 20 epochs" and for interpolations.
     """
@@ -97,43 +96,44 @@ def _smooth(values: Sequence[float], window: int) -> np.ndarray:
     return np.convolve(values, kernel, mode="valid")
 
 
-def training_curves(history: Mapping[str, Sequence[float]], *, smooth: int = 25) -> Figure:
-    """Three panels per training step: the losses, D's accuracy, and D(x) against D(G(z)).
+def step_curves(history: Mapping[str, Sequence[float]], *, smooth: int = 25) -> Figure:
+    """Two panels per training step: the two losses, and D(x) against D(G(z)) (notebook 6).
 
-    ``history`` is :meth:`gan_helpers.training.History.as_dict` (or any mapping with its
-    keys). Curves are averaged over ``smooth`` steps because single-batch values are noisy.
+    ``history`` holds per-step lists under the keys ``d_loss``, ``g_loss``, ``d_real`` (the
+    discriminator's mean verdict on the real digits) and ``d_fake`` (on the fakes): notebook
+    6's loop records them, and :class:`gan_helpers.gan.StepHistory` gets them from ``GAN``.
+    Thin lines are single steps; thick ones are averages over ``smooth`` steps. The dashed
+    lines are the values at the game's equilibrium: log 2 for both losses, 1/2 for both
+    verdicts.
     """
-    fig, axes = plt.subplots(1, 3, figsize=(14, 3.4))
-    offset = max(1, min(smooth, len(history["d_loss"]))) - 1
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
     panels = [
         (
             "Losses",
             "binary cross-entropy",
             [("d_loss", "discriminator"), ("g_loss", "generator")],
-            (np.log(2), "log 2"),
-        ),
-        (
-            "Discriminator accuracy",
-            "accuracy",
-            [("d_acc_real", "on real"), ("d_acc_fake", "on fake")],
-            (0.5, "chance"),
+            np.log(2),
+            "log 2",
         ),
         (
             "Discriminator output",
             "mean probability 'real'",
-            [("d_real_mean", "D(x), real"), ("d_fake_mean", "D(G(z)), fake")],
-            (0.5, "undecided"),
+            [("d_real", "D(x), real digits"), ("d_fake", "D(G(z)), fakes")],
+            0.5,
+            "1/2",
         ),
     ]
-    for ax, (title, ylabel, curves, (level, level_label)) in zip(axes, panels, strict=True):
+    for ax, (title, ylabel, curves, level, level_label) in zip(axes, panels, strict=True):
         for (key, label), colour in zip(curves, (_REAL_COLOUR, _FAKE_COLOUR), strict=True):
-            curve = _smooth(history[key], smooth)
-            ax.plot(np.arange(len(curve)) + offset, curve, label=label, color=colour)
+            values = np.asarray(history[key], dtype=np.float64)
+            steps = np.arange(1, len(values) + 1)
+            ax.plot(steps, values, color=colour, lw=0.5, alpha=0.3)
+            curve = _smooth(values, smooth)
+            ax.plot(steps[len(steps) - len(curve) :], curve, color=colour, label=label)
         ax.axhline(level, color="gray", lw=0.8, ls="--", label=level_label)
         ax.set(xlabel="step", ylabel=ylabel, title=title)
-        if title != "Losses":
-            ax.set_ylim(-0.02, 1.02)
         ax.legend(frameon=False, fontsize=8)
+    axes[1].set_ylim(-0.02, 1.02)
     fig.tight_layout()
     return fig
 
@@ -141,11 +141,11 @@ def training_curves(history: Mapping[str, Sequence[float]], *, smooth: int = 25)
 def nearest_distance_histograms(
     generated: np.ndarray, real: np.ndarray, *, threshold: float | None = None
 ) -> Figure:
-    """Distributions of nearest-training-digit distances: generated against real test digits.
+    """Nearest-training-digit distances of generated and of real test digits (notebook 10).
 
     Copies would pile up at the left; a generator that leaves out unusual digits thins the
     right tail instead. ``threshold`` (e.g. the near-copy threshold of
-    :func:`gan_helpers.evaluation.near_copy_share`) is drawn as a dashed line.
+    :func:`gan_helpers.metrics.near_copy_share`) is drawn as a dashed line.
     """
     fig, ax = plt.subplots(figsize=(7, 2.8))
     bins = np.linspace(0.0, max(np.max(generated), np.max(real)) * 1.02, 50)
@@ -164,7 +164,7 @@ def nearest_distance_histograms(
 
 
 def toy_gan_panels(snapshots: Sequence[Mapping[str, np.ndarray | float | int]]) -> Figure:
-    """One panel per snapshot of the 1-D toy GAN: p_data, p_g, D(x) and the optimal D*.
+    """One panel per snapshot of the 1-D toy GAN: p_data, p_g, D(x) and D* (notebook 1).
 
     Each snapshot holds ``step``, ``x`` (grid), ``p_data`` (density on the grid),
     ``fake`` (generator samples), ``d`` (discriminator output on the grid).
@@ -206,7 +206,7 @@ def save_progress_gif(
     ncols: int = 8,
     fps: int = 4,
 ) -> Path:
-    """Animate grids of generated digits (one grid per frame) and save a GIF at ``path``.
+    """Animate grids of generated digits, one grid per frame, into a GIF (notebook 6).
 
     Each frame is (N, 28, 28, 1) in [-1, 1]; it is tiled ``ncols`` wide. Returns ``path``.
     """
@@ -238,7 +238,7 @@ def _tile(digits: np.ndarray, ncols: int) -> np.ndarray:
 
 
 def architecture_diagram(model: keras.Model, *, name: str | None = None) -> object:
-    """Keras' block diagram of ``model`` with shapes, saved under ``artifacts/figures``.
+    """Keras's block diagram of ``model`` with shapes (notebooks 3-4), in ``artifacts/figures``.
 
     Returns an IPython image to display, or ``None`` after saying in one line what is
     missing when graphviz (the ``dot`` program) or pydot is not installed.

@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 from gan_helpers import plots
-from gan_helpers.models import build_dcgan_discriminator
-from gan_helpers.training import METRIC_NAMES
+from gan_helpers.models import build_discriminator
 
 
 def test_digit_grid_lays_out_every_digit() -> None:
@@ -27,11 +26,13 @@ def test_model_range_images_are_shown_in_unit_range() -> None:
     assert float(fig.axes[0].images[0].get_array().max()) == 0.0
 
 
-def test_training_curves_draws_losses_and_accuracies() -> None:
-    history = {key: list(np.linspace(0, 1, 60)) for key in METRIC_NAMES}
-    fig = plots.training_curves(history, smooth=10)
-    assert len(fig.axes) == 3
-    assert all(len(ax.lines) == 3 for ax in fig.axes)
+def test_step_curves_draws_the_losses_and_the_verdicts_of_step_history() -> None:
+    history = {key: list(np.linspace(0, 1, 60)) for key in ("d_loss", "g_loss", "d_real", "d_fake")}
+    fig = plots.step_curves(history, smooth=10)
+    assert len(fig.axes) == 2
+    # Per panel: each of two curves raw and smoothed, and the equilibrium line.
+    assert all(len(ax.lines) == 5 for ax in fig.axes)
+    assert len(fig.axes[0].lines[1].get_xdata()) == 51  # 60 steps, averaged over 10
 
 
 def test_nearest_distance_histograms_show_both_sets_and_the_threshold() -> None:
@@ -56,12 +57,12 @@ def test_progress_gif_has_one_frame_per_grid(tmp_path) -> None:
 
 def test_architecture_diagram_without_graphviz_says_so(monkeypatch, capsys) -> None:
     monkeypatch.setattr(plots.shutil, "which", lambda name: None)
-    assert plots.architecture_diagram(build_dcgan_discriminator()) is None
+    assert plots.architecture_diagram(build_discriminator()) is None
     assert "graphviz" in capsys.readouterr().out
 
 
 @pytest.mark.skipif(plots.shutil.which("dot") is None, reason="graphviz not installed")
 def test_architecture_diagram_with_graphviz(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("GAN_TUTORIAL_ARTIFACTS_DIR", str(tmp_path))
-    image = plots.architecture_diagram(build_dcgan_discriminator(), name="d")
+    image = plots.architecture_diagram(build_discriminator(), name="d")
     assert image is not None and (tmp_path / "figures" / "d.png").stat().st_size > 1000

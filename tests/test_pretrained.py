@@ -1,162 +1,220 @@
-"""The shipped models load safely, and a bad file gets one clear message."""
+"""The shipped models, and the command that trains them: its errors, its files, its resume."""
 
 from __future__ import annotations
 
 import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
-from gan_helpers import evaluation, pretrained
-from gan_helpers.models import IMAGE_SHAPE
+from gan_helpers import pretrained
+from gan_helpers.model_files import PretrainedWeightsError, load_model_file
+from gan_helpers.models import IMAGE_SHAPE, generate, is_conditional
 from gan_helpers.paths import project_root
-from gan_helpers.training import DEFAULT_RECIPE, RECIPES
+
+ROLES = ("generator", "discriminator")
 
 
-def test_the_default_recipe_is_shipped_and_matches_its_record() -> None:
-    record = pretrained.pretrained_record()
-    generator = pretrained.load_pretrained(DEFAULT_RECIPE, "generator")
-    discriminator = pretrained.load_pretrained(DEFAULT_RECIPE, "discriminator")
-    assert record["recipe"] == RECIPES[DEFAULT_RECIPE].settings()
-    assert isinstance(record["jit_compile"], bool)
-    assert record["steps"] > 0 and record["training_seconds"] > 0
-    latent = np.random.default_rng(0).standard_normal((4, 100), dtype=np.float32)
-    images = generator(latent, training=False).numpy()
-    assert images.shape == (4, *IMAGE_SHAPE)
-    real_or_fake = discriminator(images, training=False)
-    if isinstance(real_or_fake, list | tuple):  # "real?" first, then per category or digit
-        real_or_fake = real_or_fake[0]
-    assert real_or_fake.shape == (4, 1)
+@pytest.fixture(autouse=True)
+def _artifacts_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Checkpoints of a command run without --out land here, never beside a real run's."""
+    monkeypatch.setenv("GAN_TUTORIAL_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
+
+
+# --- the shipped files -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model", sorted(pretrained.MODELS))
+def test_the_shipped_model_loads_and_matches_its_record(model: str) -> None:
+    record = pretrained.pretrained_record(model)
+    generator = pretrained.load_pretrained(model, "generator")
+    discriminator = pretrained.load_pretrained(model, "discriminator")
+    assert record["model"] == model and record["steps"] > 0 and record["training_seconds"] > 0
+    assert is_conditional(generator) == pretrained.MODELS[model].conditional
+    latent = np.random.default_rng(0).standard_normal((4, 100))
+    digits = np.arange(4) if is_conditional(generator) else None
+    images = generate(generator, latent, digits)
+    verdicts = discriminator([images, digits[:, None]] if digits is not None else images)
+    assert images.shape == (4, *IMAGE_SHAPE) and tuple(verdicts.shape) == (4, 1)
     assert {"classifier_score", "fd_ratio", "class_kl"} <= record["evaluation"].keys()
 
 
-def test_only_the_default_recipe_is_shipped() -> None:
-    # Models of another recipe would be stale: nothing loads them, nothing checks them.
-    shipped = {path.stem for path in pretrained.pretrained_dir().glob("*.json")}
-    assert shipped == {DEFAULT_RECIPE}
+def test_only_the_models_the_command_makes_are_shipped() -> None:
+    # Files nothing loads would go stale unnoticed.
+    shipped = {path.name for path in pretrained.pretrained_dir().iterdir()}
+    expected = {f"{m}_{role}.keras" for m in pretrained.MODELS for role in ROLES}
+    assert shipped == expected | {f"{m}.json" for m in pretrained.MODELS}
 
 
 @pytest.fixture
 def data_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("GAN_TUTORIAL_DATA_DIR", str(tmp_path))
-    # Checkpoints of the training command land here, not in the project's artifacts/.
-    monkeypatch.setenv("GAN_TUTORIAL_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
     (tmp_path / "pretrained").mkdir()
     return tmp_path / "pretrained"
 
 
-def test_missing_file_says_how_to_make_it(data_in_tmp: Path) -> None:
-    with pytest.raises(pretrained.PretrainedWeightsError, match="make pretrain"):
-        pretrained.load_pretrained("fast", "generator")
+def test_a_missing_or_unknown_model_says_what_to_do(data_in_tmp: Path) -> None:
+    with pytest.raises(PretrainedWeightsError) as caught:
+        pretrained.load_pretrained("dcgan", "generator")
+    assert "dcgan_generator.keras does not exist" in str(caught.value)
+    assert "python -m gan_helpers.pretrained --model dcgan" in str(caught.value)
+    with pytest.raises(ValueError, match=r"model must be one of \['cdcgan', 'dcgan'\]"):
+        pretrained.load_pretrained("gan", "generator")
 
 
-@pytest.mark.parametrize("content", [b"", b"not a keras file at all", b"PK\x03\x04truncated"])
-def test_damaged_file_gets_one_clear_error(data_in_tmp: Path, content: bytes) -> None:
-    (data_in_tmp / "fast_generator.keras").write_bytes(content)
-    with pytest.raises(pretrained.PretrainedWeightsError) as caught:
-        pretrained.load_pretrained("fast", "generator")
-    message = str(caught.value)
-    assert "fast_generator.keras" in message and "could not be loaded" in message
-    assert caught.value.__suppress_context__
+# --- the command -----------------------------------------------------------------------------
 
 
-def test_training_command_writes_models_and_record(data_in_tmp: Path, monkeypatch) -> None:
-    import gan_helpers.pretrained as module
-
-    small = np.random.default_rng(0).uniform(-1, 1, (256, *IMAGE_SHAPE)).astype(np.float32)
-    monkeypatch.setattr(module, "training_images", lambda: small)
-    assert module.main(["--recipe", "mlp", "--epochs", "1", "--no-evaluate"]) == 0
-    record = json.loads((data_in_tmp / "mlp.json").read_text())
-    assert record["steps"] == 4 and record["epochs"] == 1 and record["jit_compile"] is True
-    assert record["command"].startswith("python -m gan_helpers.pretrained --recipe mlp")
-    assert pretrained.load_pretrained("mlp", "generator").output_shape == (None, *IMAGE_SHAPE)
-
-
-def test_training_command_gives_a_conditional_recipe_the_labels(
-    data_in_tmp: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--checkpoint-every", "-1"], "--checkpoint-every must be 0 or more"),
+        (["--resume", "--checkpoint-every", "0"], "--resume needs checkpoints"),
+        (["--steps", "0"], "--steps and --epochs must be at least 1"),
+        (["--epochs", "0"], "--steps and --epochs must be at least 1"),
+        (["--steps", "5", "--epochs", "1"], "not allowed with argument"),
+        (["--model", "gan"], "invalid choice: 'gan'"),
+        (["--evaluate-only", "--resume"], "--evaluate-only trains nothing"),
+    ],
+)
+def test_the_command_names_bad_options(
+    argv: list[str], message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
-    import gan_helpers.pretrained as module
+    def train(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"{argv} started training instead of stopping with {message!r}")
 
-    rng = np.random.default_rng(0)
-    small = rng.uniform(-1, 1, (256, *IMAGE_SHAPE)).astype(np.float32)
-    digits = rng.integers(0, 10, 256).astype(np.int32)
-    asked = []
-    monkeypatch.setattr(module, "training_images", lambda: small)
-    monkeypatch.setattr(module, "training_labels", lambda: asked.append(True) or digits)
-    assert module.main(["--recipe", "conditional", "--epochs", "1", "--no-evaluate"]) == 0
-    record = json.loads((data_in_tmp / "conditional.json").read_text())
-    assert asked == [True] and record["steps"] == 4 and record["recipe"]["conditional"] is True
+    monkeypatch.setattr(pretrained, "train", train)
+    with pytest.raises(SystemExit) as caught:
+        pretrained.main([*argv, "--out", str(tmp_path)])
+    assert caught.value.code == 2 and message in capsys.readouterr().err
 
 
-def test_training_command_resumes_to_the_same_weights(
-    data_in_tmp: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+def test_evaluate_only_without_a_model_says_so(tmp_path: Path, capsys) -> None:
+    assert pretrained.main(["--evaluate-only", "--out", str(tmp_path)]) == 1
+    assert "dcgan_generator.keras does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("model", sorted(pretrained.MODELS))
+def test_a_few_steps_write_both_models_and_the_record(model: str, tmp_path: Path) -> None:
+    assert (
+        pretrained.main(["--model", model, "--steps", "3", "--out", str(tmp_path), "--no-evaluate"])
+        == 0
+    )
+    for role in ROLES:  # with the role checks the notebooks load them with
+        load_model_file(pretrained.model_path(model, role, tmp_path), role)
+    record = json.loads(pretrained.record_path(model, tmp_path).read_text())
+    assert record["model"] == model and record["steps"] == 3 and record["seed"] == 42
+    assert record["resumed_from_step"] is None and "evaluation" not in record
+    assert (
+        record["command"] == f"python -m gan_helpers.pretrained --model {model} --steps 3 --seed 42"
+    )
+    assert set(record["history"]) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    assert all(math.isfinite(v) for values in record["history"].values() for v in values)
+
+
+def test_evaluate_only_rescores_and_keeps_everything_else(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
-    import gan_helpers.pretrained as module
-
-    small = np.random.default_rng(0).uniform(-1, 1, (256, *IMAGE_SHAPE)).astype(np.float32)
-    monkeypatch.setattr(module, "training_images", lambda: small)
-    quick = ["--recipe", "mlp", "--no-evaluate", "--checkpoint-every", "3"]
-
-    def shipped_weights() -> list[np.ndarray]:
-        return [
-            w.numpy()
-            for role in ("generator", "discriminator")
-            for w in pretrained.load_pretrained("mlp", role).weights
-        ]
-
-    # An unbroken 2-epoch run (8 steps), then the same run in two legs: 1 epoch, resume.
-    monkeypatch.setenv("GAN_TUTORIAL_ARTIFACTS_DIR", str(data_in_tmp / "unbroken"))
-    assert module.main([*quick, "--epochs", "2"]) == 0
-    unbroken = shipped_weights()
-    monkeypatch.setenv("GAN_TUTORIAL_ARTIFACTS_DIR", str(data_in_tmp / "legs"))
-    assert module.main([*quick, "--epochs", "1"]) == 0
+    out = ["--out", str(tmp_path)]
+    assert pretrained.main(["--steps", "2", "--no-evaluate", *out]) == 0
+    before = json.loads(pretrained.record_path("dcgan", tmp_path).read_text())
+    model_bytes = pretrained.model_path("dcgan", "generator", tmp_path).read_bytes()
+    monkeypatch.setattr(pretrained, "EVALUATION_SAMPLES", 200)
     capsys.readouterr()
-    assert module.main([*quick, "--epochs", "2"]) == 1  # no silent restart over old checkpoints
-    assert "already holds checkpoints" in capsys.readouterr().err
-    assert module.main([*quick, "--epochs", "2", "--resume"]) == 0
-    assert "resumed from step 4" in capsys.readouterr().out
-    record = json.loads((data_in_tmp / "mlp.json").read_text())
-    assert record["steps"] == 8 and record["resumed_from_step"] == 4
-    resumed = shipped_weights()
-    assert all(np.array_equal(a, b) for a, b in zip(unbroken, resumed, strict=True))
-    checkpoint_dir = data_in_tmp / "legs" / "checkpoints" / "mlp-seed42"
-    assert [p.name for p in sorted(checkpoint_dir.iterdir())] == [
-        "step-000000003",
-        "step-000000004",
-        "step-000000006",
-        "step-000000008",
-    ][-3:]
-
-
-def test_evaluate_only_rescores_the_shipped_generator_and_keeps_the_rest(
-    data_in_tmp: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
-) -> None:
-    import gan_helpers.pretrained as module
-
-    small = np.random.default_rng(0).uniform(-1, 1, (256, *IMAGE_SHAPE)).astype(np.float32)
-    monkeypatch.setattr(module, "training_images", lambda: small)
-    monkeypatch.setattr(module, "EVALUATION_SAMPLES", 200)
-    # The evaluation needs the real MNIST and the shipped classifier beside the models.
-    project_data = project_root() / "data"
-    classifier_files = (evaluation.CLASSIFIER_FILENAME, evaluation.CLASSIFIER_RECORD_FILENAME)
-    for name in ("mnist.npz", *classifier_files):
-        (data_in_tmp.parent / name).symlink_to(project_data / name)
-    assert module.main(["--recipe", "mlp", "--epochs", "1", "--no-evaluate"]) == 0
-    before = json.loads((data_in_tmp / "mlp.json").read_text())
-    model_bytes = (data_in_tmp / "mlp_generator.keras").read_bytes()
-    capsys.readouterr()
-
-    assert module.main(["--recipe", "mlp", "--evaluate-only"]) == 0
+    assert pretrained.main(["--evaluate-only", *out]) == 0
     assert "Near copies" in capsys.readouterr().out
-    after = json.loads((data_in_tmp / "mlp.json").read_text())
-    assert after.pop("evaluation")["n_samples"] == 200
-    assert after == before
-    assert (data_in_tmp / "mlp_generator.keras").read_bytes() == model_bytes
+    after = json.loads(pretrained.record_path("dcgan", tmp_path).read_text())
+    assert after.pop("evaluation")["n_samples"] == 200 and after == before
+    assert pretrained.model_path("dcgan", "generator", tmp_path).read_bytes() == model_bytes
 
 
-def test_evaluate_only_without_a_shipped_model_says_how_to_make_it(
-    data_in_tmp: Path, capsys: pytest.CaptureFixture
-) -> None:
-    assert pretrained.main(["--recipe", "mlp", "--evaluate-only"]) == 1
-    assert "make pretrain" in capsys.readouterr().err
+def test_a_loss_that_is_nan_stops_training_and_names_the_last_checkpoint(tmp_path: Path) -> None:
+    manager = tf.train.CheckpointManager(
+        tf.train.Checkpoint(step=tf.Variable(0)), tmp_path, max_to_keep=2
+    )
+    saver = pretrained.CheckpointEvery(
+        manager, every=2, step=0, seconds=tf.Variable(0.0, tf.float64)
+    )
+    for _ in range(4):
+        saver.on_train_batch_end(0, {"d_loss": 0.7, "g_loss": 0.7})
+    with pytest.raises(pretrained.TrainingDivergedError) as caught:
+        saver.on_train_batch_end(0, {"d_loss": 0.7, "g_loss": math.nan})
+    assert "at step 5" in str(caught.value) and str(tmp_path / "ckpt-4") in str(caught.value)
+    assert manager.latest_checkpoint == str(tmp_path / "ckpt-4")
+
+
+def test_batch_s_is_the_same_whichever_step_a_run_starts_from() -> None:
+    images = np.arange(40, dtype=np.float32)
+    whole = [b.numpy() for b in pretrained.batches([images], 8, seed=3, start=0, stop=12)]
+    later = [b.numpy() for b in pretrained.batches([images], 8, seed=3, start=7, stop=12)]
+    assert all(np.array_equal(a, b) for a, b in zip(whole[7:], later, strict=True))
+    # Each epoch (5 batches) is a new permutation of all the images.
+    assert sorted(np.concatenate(whole[5:10])) == list(images)
+    assert not np.array_equal(np.concatenate(whole[:5]), np.concatenate(whole[5:10]))
+
+
+# --- resume after kill -9 --------------------------------------------------------------------
+
+COMMAND = ["--model", "dcgan", "--steps", "60", "--checkpoint-every", "20", "--no-evaluate"]
+
+
+def run_command(out: Path, *extra: str) -> subprocess.Popen:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "gan_helpers.pretrained", *COMMAND, "--out", str(out), *extra],
+        cwd=project_root(),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def finish(process: subprocess.Popen) -> None:
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
+
+
+def latest_checkpoint(out: Path) -> str | None:
+    state = out / "checkpoints" / "dcgan-seed42" / "checkpoint"
+    return tf.train.latest_checkpoint(state.parent) if state.is_file() else None
+
+
+def shipped_weights(out: Path) -> list[np.ndarray]:
+    return [
+        w.numpy()
+        for role in ROLES
+        for w in keras.saving.load_model(pretrained.model_path("dcgan", role, out)).weights
+    ]
+
+
+@pytest.mark.slow
+def test_a_run_killed_mid_way_resumes_to_the_same_weights_bit_for_bit(tmp_path: Path) -> None:
+    broken, unbroken = tmp_path / "broken", tmp_path / "unbroken"
+    process = run_command(broken)
+    deadline = time.monotonic() + 240
+    while latest_checkpoint(broken) is None:  # the first checkpoint, ckpt-20, is complete
+        assert process.poll() is None, process.communicate()[1]
+        assert time.monotonic() < deadline, "no checkpoint within 240 s"
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.communicate()
+    assert process.returncode == -signal.SIGKILL
+    assert not pretrained.model_path("dcgan", "generator", broken).exists(), "ended before kill"
+
+    finish(run_command(broken, "--resume"))
+    finish(run_command(unbroken))
+    record = json.loads(pretrained.record_path("dcgan", broken).read_text())
+    assert record["resumed_from_step"] in (20, 40) and record["steps"] == 60
+    resumed, reference = shipped_weights(broken), shipped_weights(unbroken)
+    assert len(resumed) == len(reference)
+    assert all(np.array_equal(a, b) for a, b in zip(resumed, reference, strict=True))
