@@ -107,8 +107,9 @@ def _flat(images: np.ndarray) -> np.ndarray:
 
 
 def squared_norms(flat: np.ndarray) -> np.ndarray:
-    """``||row||^2`` of each row of a 2-D array (no temporary copy of the array)."""
-    return np.einsum("ij,ij->i", flat, flat)
+    """``||row||^2`` of each row of a 2-D array."""
+    # Not einsum: sum() adds pairwise, whose smaller round-off keeps copies at distance ~0.
+    return (flat * flat).sum(axis=1)
 
 
 def _squared_distances(

@@ -127,10 +127,10 @@ def test_the_train_command_refuses_a_bad_epoch_count(capsys: pytest.CaptureFixtu
 class RealDigits:
     """A stand-in generator that ignores its latent input and returns real digits."""
 
-    inputs = [keras.KerasTensor((None, 100))]
     name = "real_digits"
 
     def __init__(self, images: np.ndarray) -> None:
+        self.inputs = [keras.KerasTensor((None, 100))]  # what latent_dim_of reads
         self.images = to_model_range(images)
         self.served = 0
 
