@@ -9,8 +9,6 @@ a single :class:`MnistDataError` that names the file and says how to fix it.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 import warnings
 import zipfile
 import zlib
@@ -20,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gan_helpers.paths import data_dir
+from gan_helpers.paths import data_dir, replace_atomically
 
 MNIST_FILENAME = "mnist.npz"
 
@@ -284,25 +282,15 @@ def _download(target: Path) -> dict[str, np.ndarray]:
 
 
 def _save_atomically(mnist: Mnist, target: Path) -> None:
-    """Write ``mnist`` to ``target`` in the keras layout without ever leaving half a file.
+    """Write ``mnist`` to ``target`` in the Keras layout, never leaving half a file.
 
     A crash or a parallel notebook mid-write must not leave a truncated ``mnist.npz`` that
-    the next run would reject, so the data go to a temporary file in the same folder (same
-    file system, so ``os.replace`` is atomic) and are renamed into place.
+    the next run would reject: :func:`~gan_helpers.paths.replace_atomically` writes a
+    temporary file and renames it into place.
     """
-    tmp_name: str | None = None
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False
-        ) as handle:
-            tmp_name = handle.name
-            # Compressed like the file Keras ships (about 11 MB instead of 55 MB).
-            np.savez_compressed(handle, **mnist.arrays())
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, target)
-        tmp_name = None
+        # Compressed like the file Keras ships (about 11 MB instead of 55 MB).
+        replace_atomically(target, lambda tmp: np.savez_compressed(tmp, **mnist.arrays()))
     except OSError as exc:
         # The arrays in memory are verified and usable; failing to cache them only costs a
         # download next time, so warn instead of stopping the notebook.
@@ -311,6 +299,3 @@ def _save_atomically(mnist: Mnist, target: Path) -> None:
             "the next run will download it again",
             stacklevel=3,
         )
-    finally:
-        if tmp_name is not None:
-            Path(tmp_name).unlink(missing_ok=True)

@@ -46,9 +46,10 @@ def replace_atomically(target: Path, write: Callable[[Path], object]) -> Path:
     """Let ``write(tmp)`` create a temporary file beside ``target``, then rename it into place.
 
     A crash or a full disk mid-write leaves the previous ``target`` untouched, never half a
-    file. The temporary name keeps ``target``'s suffix because Keras picks the format from
-    it. The writer creates the file itself (``mkstemp`` would make it private to its owner),
-    so the result gets the usual permissions and can be shared and committed.
+    file: the data reach the disk (``fsync``) before the rename. The temporary name keeps
+    ``target``'s suffix because Keras picks the format from it. The writer creates the file
+    itself (``mkstemp`` would make it private to its owner), so the result gets the usual
+    permissions and can be shared and committed.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(
@@ -56,6 +57,8 @@ def replace_atomically(target: Path, write: Callable[[Path], object]) -> Path:
     )
     try:
         write(tmp)
+        with open(tmp, "rb") as written:
+            os.fsync(written.fileno())
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)

@@ -161,6 +161,11 @@ def test_to_unit_range_clips_values_outside_the_model_range() -> None:
     np.testing.assert_array_equal(unit, np.array([0.0, 0.0, 0.5, 1.0, 1.0], np.float32))
 
 
+def test_to_unit_range_divides_uint8_digits_by_255() -> None:
+    digits = np.array([[0, 51, 255]], np.uint8)
+    np.testing.assert_array_equal(to_unit_range(digits), np.array([[0.0, 0.2, 1.0]], np.float32))
+
+
 @pytest.mark.parametrize(
     ("images", "error"),
     [
@@ -335,6 +340,24 @@ def test_download_saves_a_verified_copy_that_reloads_offline(
     assert isinstance(reloaded, Mnist)
     for key, array in reloaded.arrays().items():
         np.testing.assert_array_equal(array, downloaded.arrays()[key])
+
+
+def test_a_download_that_cannot_be_saved_warns_and_still_loads(
+    real_arrays: dict[str, np.ndarray],
+    isolated_data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import keras
+
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", _fake_load_data(real_arrays))
+
+    def full_disk(target: Path, write: Callable[[Path], object]) -> Path:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(data, "replace_atomically", full_disk)
+    with pytest.warns(UserWarning, match="could not save MNIST .* will download it again"):
+        mnist = load_mnist()
+    assert mnist.x_train.shape == (60000, 28, 28) and not isolated_data_dir.exists()
 
 
 def test_bad_download_is_rejected_and_not_saved(
