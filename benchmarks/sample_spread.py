@@ -1,4 +1,4 @@
-"""Sampling noise: the shipped generator scored on several draws of latent vectors.
+"""Sampling noise: a shipped generator scored on several draws of latent vectors.
 
 Every measure of ``gan_helpers.evaluation`` is an estimate from a finite sample of generated
 digits. This script scores the same generator on ``--draws`` different sets of latent vectors
@@ -6,7 +6,7 @@ digits. This script scores the same generator on ``--draws`` different sets of l
 each draw's measures, then their mean, standard deviation and range. Differences between
 models smaller than this spread are not evidence. Nothing is trained. Writes the numbers as
 JSON under ``artifacts/benchmarks/``. Run: ``make bench-spread`` (about a minute with the
-defaults), or e.g. ``BENCH_ARGS="--draws 10 --samples 5000"``.
+defaults), or e.g. ``BENCH_ARGS="--model dcgan --draws 10 --samples 5000"``.
 """
 
 from __future__ import annotations
@@ -15,11 +15,9 @@ import argparse
 import json
 import statistics
 
-import gan_helpers  # noqa: F401  (loads TensorFlow quietly)
 from gan_helpers.evaluation import evaluate_generator
 from gan_helpers.paths import artifacts_dir
-from gan_helpers.pretrained import load_pretrained, record_path
-from gan_helpers.training import DEFAULT_RECIPE, RECIPES
+from gan_helpers.pretrained import MODELS, load_pretrained, record_path
 
 # (key in evaluate_generator's result, column title, scale, decimals)
 COLUMNS = (
@@ -39,17 +37,17 @@ def format_line(label: str, values: list[float]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--recipe", default=DEFAULT_RECIPE, choices=sorted(RECIPES))
+    parser.add_argument("--model", default="cdcgan", choices=sorted(MODELS))
     parser.add_argument("--draws", type=int, default=5, help="sets of latent vectors to score")
     parser.add_argument("--samples", type=int, default=10_000, help="images per draw")
     args = parser.parse_args()
     if args.draws < 2:
         parser.error(f"--draws must be at least 2 to measure a spread, got {args.draws}")
 
-    generator = load_pretrained(args.recipe, "generator")
+    generator = load_pretrained(args.model, "generator")
     print(
-        f"shipped {args.recipe!r} generator, {args.draws} draws of {args.samples:,} samples "
-        f"(draw 0 is the one in {record_path(args.recipe).name})"
+        f"shipped {args.model!r} generator, {args.draws} draws of {args.samples:,} samples "
+        f"(draw 0 is the one in {record_path(args.model).name})"
     )
     print(f"{'draw':>6}" + "".join(f"{title:>10}" for _, title, _, _ in COLUMNS))
     rows = []
@@ -71,7 +69,7 @@ def main() -> None:
         print(format_line(name, [summary[key][name] * scale for key, _, scale, _ in COLUMNS]))
 
     out = artifacts_dir("benchmarks") / "sample_spread.json"
-    settings = {"recipe": args.recipe, "draws": args.draws, "samples": args.samples}
+    settings = {"model": args.model, "draws": args.draws, "samples": args.samples}
     out.write_text(json.dumps({**settings, "rows": rows, "summary": summary}, indent=1) + "\n")
     print(f"\nsaved {out}")
 

@@ -1,265 +1,156 @@
-"""Training throughput: the seeds' train_on_batch loop against the project's compiled trainer.
+"""Training speed of the shipped models: notebook 6's loop against GAN.fit, with and without XLA.
 
-For each recipe (the seed DCGAN at its batch of 256, then the default recipe), both ways of
-training are run in the same process, interleaved in short blocks so that both see the same
-machine state, and the script prints steps/s, images/s, the ratio, and the achieved GFLOP/s
-against this machine's fp32 matrix-multiply peak, measured between the blocks too (a shared
-machine's speed drifts, and a peak measured once at the start drifts with it). Both ways train
-the same models on the same batches; the trainer's step reuses one generator pass for both
-updates, so it does less work per step, and each way's GFLOP/s counts the work it does.
+For each model (``dcgan``, then ``cdcgan``) three ways of training the same networks are timed:
 
-The project's seed generator computes its last layer with ``ShiftSumConv2D`` (same function,
-faster on a CPU; see ``gan_helpers.fast_conv``). The seed loop runs the generator as the seed
-published it (plain ``Conv2D``), and once more with the project's layer, so the table shows
-what the trainer's step gains on its own and together with the layer. The trainer compiles its
-step with XLA where the recipe says so (the dense ones); ``--compare-xla`` times it the other
-way round too, interleaved with the rest, to show what XLA buys or costs each recipe.
-Run: ``make bench-throughput``.
+- ``loop``: notebook 6's Brownlee-style loop in Python: fakes from the generator, then
+  ``discriminator.train_on_batch`` on real + fake and ``composite.train_on_batch`` on 2n latents;
+- ``fit``: :class:`gan_helpers.gan.GAN` (or ``ConditionalGAN``) trained by ``fit()``, fed by the
+  input pipeline ``make pretrain`` uses;
+- ``fit + XLA``: the same, compiled with ``compile(..., jit_compile=True)``.
+
+The ways run in the same process, interleaved in blocks of ``--block`` steps for ``--rounds``
+rounds, so that all of them see the same machine state (a shared machine's speed drifts); the
+table gives each way's median steps/s, ms per step, real digits per second and its speed against
+the loop. TensorFlow's op determinism (``--deterministic``) is off by default: it is what
+``seed_everything`` and ``make pretrain`` turn on for repeatable runs, it costs speed, and
+under it Keras compiles without XLA (with only a warning). Run: ``make bench-throughput`` (a
+few minutes on 2 cores), or e.g. ``BENCH_ARGS="--models dcgan --rounds 3"``.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import resource
 import statistics
 import time
+from collections.abc import Callable
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-import gan_helpers  # noqa: F401  (loads TensorFlow quietly)
-from gan_helpers import models
-from gan_helpers.data import load_mnist, training_images, training_labels
-from gan_helpers.fast_conv import ShiftSumConv2D, with_plain_convolutions
-from gan_helpers.training import DEFAULT_RECIPE, RECIPES, Recipe, flops_per_step, seed_optimizer
+from gan_helpers.data import load_mnist, to_model_range
+from gan_helpers.gan import GAN, ConditionalGAN, adam
+from gan_helpers.models import DIGITS, LATENT_DIM, build_composite
+from gan_helpers.pretrained import MODELS, ModelSpec, batches
+
+Step = Callable[[int], None]  # runs that many training steps
 
 
-def matmul_peak_gflops(size: int = 2048, repeats: int = 20) -> float:
-    """Best fp32 GFLOP/s of a square matrix product on this machine."""
-    a = tf.random.normal((size, size))
-    b = tf.random.normal((size, size))
-    tf.matmul(a, b).numpy()  # one product, eagerly: its call overhead is microseconds
-    best = 0.0
-    for _ in range(repeats):
-        start = time.perf_counter()
-        tf.matmul(a, b).numpy()
-        best = max(best, 2 * size**3 / (time.perf_counter() - start) / 1e9)
-    return best
+def loop_steps(spec: ModelSpec, images: np.ndarray, labels: np.ndarray, seed: int) -> Step:
+    """Notebook 6's loop for ``spec``'s networks; conditional models get the digits too."""
+    generator, discriminator = spec.build_generator(), spec.build_discriminator()
+    composite = build_composite(generator, discriminator)
+    discriminator.compile(adam(), "binary_crossentropy")
+    composite.compile(adam(), "binary_crossentropy")
+    rng = np.random.default_rng(seed)
+    n = spec.batch_size
+    targets = np.concatenate([np.full((n, 1), spec.real_label), np.zeros((n, 1))]).astype(
+        np.float32
+    )
+    ones = np.ones((2 * n, 1), np.float32)
+
+    def run(steps: int) -> None:
+        for _ in range(steps):
+            pick = rng.integers(0, len(images), n)
+            z = rng.standard_normal((n, LATENT_DIM), dtype=np.float32)
+            z2 = rng.standard_normal((2 * n, LATENT_DIM), dtype=np.float32)
+            if spec.conditional:
+                asked = rng.integers(0, DIGITS, (n, 1)).astype(np.int32)
+                fakes = keras.ops.convert_to_numpy(generator([z, asked], training=True))
+                digits = np.concatenate([labels[pick].reshape(-1, 1), asked])
+                discriminator.train_on_batch(
+                    [np.concatenate([images[pick], fakes]), digits], targets
+                )
+                asked2 = rng.integers(0, DIGITS, (2 * n, 1)).astype(np.int32)
+                composite.train_on_batch([z2, asked2], ones)
+            else:
+                fakes = keras.ops.convert_to_numpy(generator(z, training=True))
+                discriminator.train_on_batch(np.concatenate([images[pick], fakes]), targets)
+                composite.train_on_batch(z2, ones)
+
+    return run
 
 
-class SeedLoop:
-    """The seeds' training loop, with the composite that is correct on Keras 3.
+def fit_steps(
+    spec: ModelSpec, images: np.ndarray, labels: np.ndarray, seed: int, xla: bool
+) -> Step:
+    """``GAN.fit`` on ``make pretrain``'s input pipeline, compiled with or without XLA."""
+    kind = ConditionalGAN if spec.conditional else GAN
+    gan = kind(
+        spec.build_generator(), spec.build_discriminator(), real_label=spec.real_label, seed=seed
+    )
+    gan.compile(d_optimizer=adam(), g_optimizer=adam(), jit_compile=xla)
+    arrays = [images, labels] if spec.conditional else [images]
+    # One epoch's batches, built once (building them copies the 60,000 digits), repeated;
+    # every fit() call starts a fresh iterator over them.
+    per_epoch = len(images) // spec.batch_size
+    data = batches(arrays, spec.batch_size, seed, 0, per_epoch).repeat()
 
-    Fakes come from ``generator.predict``; the discriminator trains with
-    ``train_on_batch`` on half real, half fake; the composite trains with
-    ``train_on_batch`` on latent vectors labelled 1. For an InfoGAN recipe both models are
-    compiled with a second loss, the category guess, weighted by ``info_weight`` as in
-    :class:`~gan_helpers.training.InfoGANTrainer`. For a conditional recipe the
-    discriminator is wrapped in a model that takes the digits too and returns the
-    probability that each image is a real one of its digit, as
-    :class:`~gan_helpers.training.ConditionalGANTrainer` computes it.
-    """
+    def run(steps: int) -> None:
+        gan.fit(data, steps_per_epoch=steps, epochs=1, verbose=0)
 
-    def __init__(self, recipe: Recipe, *, as_published: bool = True) -> None:
-        self.generator = recipe.build_generator()
-        if as_published:
-            self.generator = with_plain_convolutions(self.generator)
-        self.discriminator = recipe.build_discriminator()
-        self.categories = models.categories_of(self.generator)
-        self.conditional = recipe.conditional
-        if self.conditional:
-            self._compile_conditional(recipe)
-        else:
-            self._compile_unconditional(recipe)
-        self.real_label = recipe.real_label
-        self.latent_dim = self.generator.input_shape[-1]
-
-    def _compile_unconditional(self, recipe: Recipe) -> None:
-        losses: object = "binary_crossentropy"
-        weights = None
-        if self.categories:
-            guess = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-            losses, weights = ["binary_crossentropy", guess], [1.0, recipe.info_weight]
-        self.discriminator.compile(
-            seed_optimizer(recipe.d_learning_rate), losses, loss_weights=weights
-        )
-        self.composite = models.build_composite(self.generator, self.discriminator)
-        self.composite.compile(seed_optimizer(recipe.g_learning_rate), losses, loss_weights=weights)
-
-    def _compile_conditional(self, recipe: Recipe) -> None:
-        image = keras.Input(models.IMAGE_SHAPE)
-        digit = keras.Input((), dtype="int32")
-        logit = models.conditional_logit(self.discriminator(image), digit)
-        verdict = keras.layers.Activation("sigmoid")(keras.ops.expand_dims(logit, -1))
-        self.judge = keras.Model([image, digit], verdict)
-        self.judge.compile(seed_optimizer(recipe.d_learning_rate), "binary_crossentropy")
-        self.composite = ConditionalComposite(self.generator, self.judge)
-        self.composite.build((None, self.generator.input_shape[-1]))
-        self.composite.compile(seed_optimizer(recipe.g_learning_rate), "binary_crossentropy")
-
-    def train_step(
-        self, real: np.ndarray, rng: np.random.Generator, digits: np.ndarray | None = None
-    ) -> None:
-        n = len(real)
-        latent = rng.standard_normal((n, self.latent_dim), dtype=np.float32)
-        fake = self.generator.predict(latent, verbose=0)
-        labels = np.concatenate([np.full((n, 1), self.real_label), np.zeros((n, 1))])
-        images, labels = np.concatenate([real, fake]), labels.astype(np.float32)
-        if self.conditional:
-            drew = models.latent_categories(latent, self.categories)
-            self.judge.train_on_batch([images, np.concatenate([digits, drew])], labels)
-        elif self.categories:
-            # Only the fakes have a category to guess. Keras averages a weighted loss over
-            # all 2n rows, so weight 2 on the n fakes gives the mean over the fakes.
-            guessed = models.latent_categories(latent, self.categories)
-            self.discriminator.train_on_batch(
-                images,
-                [labels, np.concatenate([guessed, guessed])],
-                sample_weight=[np.ones(2 * n), np.repeat([0.0, 2.0], n)],
-            )
-        else:
-            self.discriminator.train_on_batch(images, labels)
-        latent = rng.standard_normal((2 * n, self.latent_dim), dtype=np.float32)
-        real_targets = np.ones((2 * n, 1), np.float32)
-        if self.categories and not self.conditional:
-            categories = models.latent_categories(latent, self.categories)
-            self.composite.train_on_batch(latent, [real_targets, categories])
-        else:
-            self.composite.train_on_batch(latent, real_targets)
+    return run
 
 
-class ConditionalComposite(models.FrozenDiscriminatorComposite):
-    """The frozen composite for a conditional judge: the category that drew a fake is its digit."""
-
-    def call(self, latent: keras.KerasTensor, training: bool | None = None) -> keras.KerasTensor:
-        fakes = self.generator(latent, training=training)
-        digits = models.categorical_code_of(self.generator).category(latent)
-        return self.discriminator([fakes, digits], training=training)
-
-
-# The name of the extra way of --compare-xla, by whether the recipe itself uses XLA.
-TRAINER_OTHER_XLA = {True: "no XLA", False: "with XLA"}
-
-
-def measure(
-    recipe: Recipe,
-    images: np.ndarray,
-    labels: np.ndarray,
-    rounds: int,
-    block: int,
-    compare_xla: bool = False,
-) -> dict[str, float]:
-    """Interleave blocks of seed-loop and trainer steps; median steps/s of each way.
-
-    ``compare_xla`` adds the trainer with XLA the other way round from the recipe.
-    """
-    rng = np.random.default_rng(0)
-    n = recipe.batch_size // 2
-    trainer = recipe.trainer()
-    runners = {"seed loop": SeedLoop(recipe).train_step}
-    if any(isinstance(layer, ShiftSumConv2D) for layer in trainer.generator.layers):
-        runners["loop+layer"] = SeedLoop(recipe, as_published=False).train_step
-    runners["trainer"] = trainer.train_step
-    if compare_xla:
-        other = dataclasses.replace(recipe, jit_compile=not recipe.jit_compile).trainer()
-        runners[TRAINER_OTHER_XLA[recipe.jit_compile]] = other.train_step
-    rates: dict[str, list[float]] = {name: [] for name in runners}
-    peaks = []
-
-    def batches(count: int) -> list[tuple[np.ndarray, np.ndarray]]:
-        picks = [rng.choice(len(images), n) for _ in range(count)]
-        return [(images[pick], labels[pick]) for pick in picks]
-
-    for step in runners.values():  # warm-up: tracing and first-call allocations
-        for batch, digits in batches(3):
-            step(batch, rng, digits)
+def measure(ways: dict[str, Step], rounds: int, block: int) -> dict[str, float]:
+    """Median steps/s of each way over ``rounds`` interleaved blocks of ``block`` steps."""
+    for run in ways.values():
+        run(3)  # tracing, XLA compilation and first-call allocations, not timed
+    rates: dict[str, list[float]] = {name: [] for name in ways}
     for _ in range(rounds):
-        for name, step in runners.items():
-            timed = batches(block)
+        for name, run in ways.items():
             start = time.perf_counter()
-            for batch, digits in timed:
-                step(batch, rng, digits)
+            run(block)
             rates[name].append(block / (time.perf_counter() - start))
-        peaks.append(matmul_peak_gflops(repeats=5))
-    # The best the machine did while this recipe trained: the strictest yardstick.
-    result = {"peak": max(peaks)}
-    for name, values in rates.items():
-        result[name] = statistics.median(values)
-        # The seed loop draws the discriminator's fakes with a generator pass of their own;
-        # the trainer reuses its one pass, so each way is credited with the work it does.
-        flops = flops_per_step(
-            trainer.generator,
-            trainer.discriminator,
-            recipe.batch_size,
-            separate_fake_pass=name in ("seed loop", "loop+layer"),
-        )
-        result[f"{name} gflop"] = flops / 1e9
-    return result
+    return {name: statistics.median(values) for name, values in rates.items()}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument(
-        "--recipes", nargs="+", default=["seed", DEFAULT_RECIPE], choices=sorted(RECIPES)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--seconds-per-block", type=float, default=4.0)
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=sorted(MODELS))
+    parser.add_argument("--rounds", type=int, default=5, help="timed blocks per way")
+    parser.add_argument("--block", type=int, default=100, help="steps per timed block")
+    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--compare-xla",
+        "--deterministic",
         action="store_true",
-        help="also time the trainer with XLA the other way round from each recipe",
+        help="turn on TensorFlow's op determinism, as seed_everything and make pretrain do "
+        "(Keras then refuses XLA, so the XLA way is left out)",
     )
     args = parser.parse_args()
+    if args.deterministic:
+        tf.config.experimental.enable_op_determinism()
 
-    keras.utils.set_random_seed(0)
     mnist = load_mnist()
-    images, labels = training_images(mnist), training_labels(mnist)
-    with_xla = ", ".join(name for name in args.recipes if RECIPES[name].jit_compile) or "none"
-    print(f"the trainer compiles its step with XLA for: {with_xla}")
+    images, labels = to_model_range(mnist.x_train), mnist.y_train.astype(np.int32)
+    determinism = "on" if args.deterministic else "off"
     print(
-        f"fp32 matmul peak on this machine at the start: {matmul_peak_gflops():.0f} GFLOP/s "
-        f"({tf.__version__}, "
-        f"{tf.config.threading.get_intra_op_parallelism_threads() or 'default'} threads)"
+        f"{args.rounds} rounds of {args.block} steps per way, interleaved; medians; "
+        f"op determinism {determinism}"
     )
-    print()
-    header = (
-        f"{'recipe':12} {'batch':>5} {'GFLOP/step':>10} {'way':>10} {'steps/s':>8} "
-        f"{'images/s':>9} {'GFLOP/s':>8} {'peak':>5} {'% peak':>7} {'ratio':>6}"
-    )
+    header = f"{'model':8} {'way':10} {'steps/s':>8} {'ms/step':>8} {'digits/s':>9} {'vs loop':>8}"
     print(header)
     print("-" * len(header))
-    for name in args.recipes:
-        recipe = RECIPES[name]
-        # Blocks long enough to time well, short enough to interleave several times.
-        probe = measure(recipe, images, labels, rounds=1, block=2)
-        block = max(2, int(args.seconds_per_block * probe["trainer"]))
-        result = measure(recipe, images, labels, args.rounds, block, compare_xla=args.compare_xla)
-        extra = list(TRAINER_OTHER_XLA.values())
-        ways = [way for way in ("seed loop", "loop+layer", "trainer", *extra) if way in result]
-        for way in ways:
-            steps = result[way]
-            gflop = result[f"{way} gflop"]
-            achieved = steps * gflop
-            # Each faster way against the seed loop as published.
-            ratio = f"{steps / result['seed loop']:.2f}x" if way != "seed loop" else ""
+    for name in args.models:
+        spec = MODELS[name]
+        # Seeds only: seed_everything would also turn on op determinism (see --deterministic).
+        keras.utils.set_random_seed(args.seed)
+        ways = {
+            "loop": loop_steps(spec, images, labels, args.seed),
+            "fit": fit_steps(spec, images, labels, args.seed, xla=False),
+        }
+        if not args.deterministic:
+            ways["fit + XLA"] = fit_steps(spec, images, labels, args.seed, xla=True)
+        rates = measure(ways, args.rounds, args.block)
+        for way, rate in rates.items():
             print(
-                f"{name:12} {recipe.batch_size:>5} {gflop:>10.2f} {way:>10} "
-                f"{steps:>8.2f} {steps * recipe.batch_size:>9.0f} {achieved:>8.1f} "
-                f"{result['peak']:>5.0f} {100 * achieved / result['peak']:>6.1f}% {ratio:>6}"
+                f"{name:8} {way:10} {rate:>8.1f} {1000 / rate:>8.1f} "
+                f"{rate * spec.batch_size:>9,.0f} {rate / rates['loop']:>7.2f}x",
+                flush=True,
             )
-    print()
-    print(
-        "seed loop: the seeds' loop and models as published; loop+layer: the same loop with "
-        "the project's ShiftSumConv2D; trainer: the project's compiled step (and layer), with "
-        "XLA for the recipes named above; no XLA / with XLA: the trainer the other way round "
-        "(--compare-xla). ratio: steps/s against the seed loop. peak: the best fp32 matmul "
-        "GFLOP/s measured between this recipe's blocks; % peak is against it."
-    )
-    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-    print()
-    print(f"peak memory of this process (max RSS): {peak_rss:.2f} GiB")
+    print(f"batch: {spec.batch_size} real digits (and as many fakes) per step")
 
 
 if __name__ == "__main__":
