@@ -316,15 +316,18 @@ def _refuse_download(*args: object, **kwargs: object) -> object:
     raise AssertionError("load_mnist downloaded although a good copy was on disk")
 
 
-def test_download_saves_a_verified_copy_that_reloads_offline(
-    real_arrays: dict[str, np.ndarray],
-    isolated_data_dir: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.fixture
+def keras_serves_mnist(real_arrays: dict[str, np.ndarray], monkeypatch: pytest.MonkeyPatch):
+    """keras.datasets.mnist.load_data returns the genuine arrays without the network."""
     import keras
 
     monkeypatch.setattr(keras.datasets.mnist, "load_data", _fake_load_data(real_arrays))
+    return keras
 
+
+def test_download_saves_a_verified_copy_that_reloads_offline(
+    keras_serves_mnist, isolated_data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     downloaded = load_mnist()
 
     target = isolated_data_dir / "mnist.npz"
@@ -334,7 +337,7 @@ def test_download_saves_a_verified_copy_that_reloads_offline(
     with np.load(target, allow_pickle=False) as archive:
         assert sorted(archive.files) == sorted(MNIST_SHA256)
 
-    monkeypatch.setattr(keras.datasets.mnist, "load_data", _refuse_download)
+    monkeypatch.setattr(keras_serves_mnist.datasets.mnist, "load_data", _refuse_download)
     reloaded = load_mnist()
 
     assert isinstance(reloaded, Mnist)
@@ -343,14 +346,8 @@ def test_download_saves_a_verified_copy_that_reloads_offline(
 
 
 def test_a_download_that_cannot_be_saved_warns_and_still_loads(
-    real_arrays: dict[str, np.ndarray],
-    isolated_data_dir: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    keras_serves_mnist, isolated_data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import keras
-
-    monkeypatch.setattr(keras.datasets.mnist, "load_data", _fake_load_data(real_arrays))
-
     def full_disk(target: Path, write: Callable[[Path], object]) -> Path:
         raise OSError(28, "No space left on device")
 
