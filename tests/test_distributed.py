@@ -1,23 +1,23 @@
-"""``GAN`` under ``tf.distribute.MirroredStrategy``: two devices train as one device does.
+"""``GAN`` and ``ConditionalGAN`` under ``MirroredStrategy``: two devices train as one does.
 
 The distributed half runs in a subprocess (this file run as a script): TensorFlow fixes its
 devices when it initialises, so the two logical CPUs that stand in for two GPUs must be
 declared before anything else touches TensorFlow, which pytest's process has long done.
-The subprocess trains the same model from the same weights on the same global batches twice,
-on one device and mirrored on two, and the test compares every step's losses.
+The subprocess trains each model from the same weights on the same global batches twice, on
+one device and mirrored on two, and the test compares every step's losses and verdicts.
 
 What a replica cannot match, the test takes out, and says why:
 
 - Dropout is 0 in the discriminator. Each replica draws its dropout masks for its own half of
   the batch from the same seed state, so no pair of replica masks equals the one mask a
-  single device draws for the whole batch. With dropout on, a mirrored run is just as valid;
-  it is only not comparable step by step.
+  single device draws for the whole batch. With dropout on, a mirrored run still trains; it
+  is only not comparable step by step.
 - The generator's batch normalisation is ``synchronized=True``. By default each replica
   normalises its half of the batch by that half's own mean and variance, a (usually harmless)
   difference from one device, which normalises over the global batch.
 
-:class:`MirroredGAN` adds what ``gan_helpers.gan.GAN`` lacks for ``tf.distribute`` (each
-override is one suggested change to the package; see its docstrings).
+The ``Mirrored`` mixin adds what ``gan_helpers.gan.GAN`` lacks for ``tf.distribute``; each
+override is one suggested change to the package (see the comments).
 """
 
 from __future__ import annotations
@@ -37,24 +37,28 @@ GLOBAL_BATCH = 16  # real digits per step, 8 on each replica
 STEPS = 6
 SEED = 3
 # The two runs may differ only by float rounding: one device takes the mean over 16 images
-# in one reduction, two replicas add two means over 8; Adam then turns the last-bit
-# differences of near-zero gradients into small weight differences. Measured over 6 steps:
-# at most 2e-5 in any logged value.
+# in one reduction, two replicas add two means over 8, and Adam turns last-bit differences of
+# near-zero gradients into small weight differences. Measured here: at most 1.2e-7 in any
+# logged value over the 6 steps (2e-5 on other data); the tolerance leaves room for that.
 TOLERANCE = 1e-4
 
 
-def _train(strategy_name: str) -> dict[str, Any]:
-    """Train a fresh GAN for STEPS steps; its per-step logs."""
+def _train(model: str, strategy_name: str) -> dict[str, Any]:
+    """Train a fresh ``model`` ("dcgan" or "cdcgan") for STEPS steps; its per-step logs."""
     import keras
     import tensorflow as tf
-    from keras import ops
 
-    from gan_helpers.gan import GAN, StepHistory, adam
-    from gan_helpers.models import build_discriminator, build_generator
+    from gan_helpers.gan import GAN, ConditionalGAN, StepHistory, adam
+    from gan_helpers.models import (
+        build_conditional_discriminator,
+        build_conditional_generator,
+        build_discriminator,
+        build_generator,
+    )
     from gan_helpers.reproducibility import seed_everything
 
-    class MirroredGAN(GAN):
-        """``GAN`` with the three changes ``tf.distribute`` needs."""
+    class Mirrored:
+        """What ``GAN`` (and ``ConditionalGAN``) lack for ``tf.distribute``, as a mixin."""
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
@@ -80,13 +84,13 @@ def _train(strategy_name: str) -> dict[str, Any]:
 
         def latent_batch(self, n: Any) -> Any:
             # Every replica runs this with the same seed state and would draw the same
-            # vectors: N devices, N identical copies of each fake. Each replica draws the
-            # global batch's vectors instead and keeps its own slice, so N devices draw
-            # exactly what one device draws (and one device draws what it always did).
+            # vectors (and digits): N devices, N identical copies of each fake. Each replica
+            # draws the global batch's inputs instead and keeps its own slice, so N devices
+            # draw exactly what one device draws (and one device draws what it always did).
             context = tf.distribute.get_replica_context()
             replicas, replica = context.num_replicas_in_sync, context.replica_id_in_sync_group
-            latent = keras.random.normal((n * replicas, self.latent_dim), seed=self.seed_generator)
-            return ops.slice(latent, (replica * n, 0), (n, self.latent_dim))
+            whole = super().latent_batch(n * replicas)
+            return keras.tree.map_structure(lambda t: t[replica * n : (replica + 1) * n], whole)
 
     def synchronized(layer: keras.layers.Layer) -> keras.layers.Layer:
         config = layer.get_config()
@@ -101,56 +105,82 @@ def _train(strategy_name: str) -> dict[str, Any]:
         strategy = tf.distribute.get_strategy()  # the default: one device, no replicas
 
     seed_everything(SEED)
-    images = np.random.default_rng(SEED).uniform(-1, 1, (STEPS * GLOBAL_BATCH, 28, 28, 1))
-    batches = tf.data.Dataset.from_tensor_slices(images.astype(np.float32)).batch(GLOBAL_BATCH)
+    rng = np.random.default_rng(SEED)
+    images = rng.uniform(-1, 1, (STEPS * GLOBAL_BATCH, 28, 28, 1)).astype(np.float32)
+    digits = rng.integers(0, 10, STEPS * GLOBAL_BATCH).astype(np.int32)
+    conditional = model == "cdcgan"
+    data = (images, digits) if conditional else images
+    batches = tf.data.Dataset.from_tensor_slices(data).batch(GLOBAL_BATCH)
     with strategy.scope():
-        generator = keras.models.clone_model(build_generator(), clone_function=synchronized)
-        gan = MirroredGAN(generator, build_discriminator(dropout=0.0), seed=SEED)
+        if conditional:
+            kind = type("MirroredConditionalGAN", (Mirrored, ConditionalGAN), {})
+            generator = build_conditional_generator()
+            discriminator = build_conditional_discriminator(dropout=0.0)
+        else:
+            kind = type("MirroredGAN", (Mirrored, GAN), {})
+            generator, discriminator = build_generator(), build_discriminator(dropout=0.0)
+        generator = keras.models.clone_model(generator, clone_function=synchronized)
+        gan = kind(generator, discriminator, seed=SEED)
         gan.compile(d_optimizer=adam(), g_optimizer=adam())
     history = StepHistory()
     gan.fit(batches, epochs=1, verbose=0, callbacks=[history])
     return {"replicas": strategy.num_replicas_in_sync, "history": history.history}
 
 
-def main(out: Path) -> None:
-    """Declare the logical devices, train on one and on two, write both runs as JSON."""
+MODELS = ("dcgan", "cdcgan")
+STRATEGIES = ("one", "mirrored")
+
+
+def main(model: str, out: Path) -> None:
+    """Declare the logical devices, train ``model`` on one and on two, write both runs."""
     import tensorflow as tf
 
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(
         cpu, [tf.config.LogicalDeviceConfiguration()] * REPLICAS
     )
-    runs = {name: _train(name) for name in ("one", "mirrored")}
-    out.write_text(json.dumps(runs))
+    out.write_text(json.dumps({strategy: _train(model, strategy) for strategy in STRATEGIES}))
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    out = tmp_path_factory.mktemp("distributed") / "runs.json"
+    """``runs[model][strategy]``: each model in a process of its own (a second
+    MirroredStrategy in one process aborts its collective ops)."""
+    folder = tmp_path_factory.mktemp("distributed")
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run(
-        [sys.executable, __file__, str(out)], env=env, capture_output=True, text=True, timeout=900
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
-    return json.loads(out.read_text())
+    found = {}
+    for model in MODELS:
+        out = folder / f"{model}.json"
+        done = subprocess.run(
+            [sys.executable, __file__, model, str(out)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        assert done.returncode == 0, done.stderr[-4000:]
+        found[model] = json.loads(out.read_text())
+    return found
 
 
 @pytest.mark.slow
-def test_the_mirrored_run_has_two_replicas(runs: dict[str, Any]) -> None:
-    assert runs["one"]["replicas"] == 1
-    assert runs["mirrored"]["replicas"] == REPLICAS
+@pytest.mark.parametrize("model", MODELS)
+def test_the_mirrored_run_has_two_replicas(runs: dict[str, Any], model: str) -> None:
+    assert runs[model]["one"]["replicas"] == 1
+    assert runs[model]["mirrored"]["replicas"] == REPLICAS
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("name", ["d_loss", "g_loss", "d_real", "d_fake"])
 def test_two_replicas_log_what_one_device_logs_at_every_step(
-    runs: dict[str, Any], name: str
+    runs: dict[str, Any], model: str, name: str
 ) -> None:
-    one = np.array(runs["one"]["history"][name])
-    mirrored = np.array(runs["mirrored"]["history"][name])
+    one = np.array(runs[model]["one"]["history"][name])
+    mirrored = np.array(runs[model]["mirrored"]["history"][name])
     assert len(one) == len(mirrored) == STEPS
     np.testing.assert_allclose(mirrored, one, rtol=0, atol=TOLERANCE)
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    main(sys.argv[1], Path(sys.argv[2]))
