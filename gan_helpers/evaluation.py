@@ -2,34 +2,26 @@
 
 A GAN's losses say little about its images, so notebook 10 scores generators from outside,
 with the classifier of :mod:`gan_helpers.classifier` and the measures of
-:mod:`gan_helpers.metrics`:
-
-* **Classifier score**: the MNIST analogue of the Inception Score; 10 is the maximum.
-* **Fréchet distance** between classifier features of generated and real test digits,
-  next to its *floor*: the distance from real training digits, which no generator beats.
-* **Class balance**: the fraction of images per predicted digit and its KL divergence from
-  uniform (mode collapse shows as a high KL).
-* **Nearest-neighbour distance** to the training set, and the **near-copy share**: the
-  fraction of generated images closer to a training digit than all but 1 % of test digits.
-* **Parzen-window log-likelihood** of the test set (Goodfellow et al. 2014, Table 1), for
-  comparison with the papers; a poor measure in 784 dimensions.
-
-:func:`evaluate_generator` computes them all, :func:`format_report` prints them, and
-:func:`quick_score` gives the classifier score alone in seconds, for live training runs.
+:mod:`gan_helpers.metrics`: the classifier score (10 at best); the Fréchet distance of
+classifier features to the test digits, next to its floor, the distance of real training
+digits, which no generator beats; the class balance; the nearest-neighbour distance to the
+training set and the near-copy share (memorisation); and the Parzen-window log-likelihood of
+Goodfellow et al. (2014), for comparison with the papers. :func:`evaluate_generator`
+computes them all, :func:`format_report` prints them, and :func:`quick_score` gives the
+classifier score alone in seconds, for live training runs.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, field
 from typing import Any
 
 import keras
 import numpy as np
 
 from gan_helpers import metrics
-from gan_helpers.classifier import classify, load_classifier
+from gan_helpers.classifier import ClassifierOutputs, classify, load_classifier
 from gan_helpers.data import Mnist, load_mnist, to_unit_range
 from gan_helpers.models import DIGITS, generate, is_conditional, latent_dim_of
 
@@ -37,66 +29,38 @@ from gan_helpers.models import DIGITS, generate, is_conditional, latent_dim_of
 # reference for nearest-neighbour distances, so no image plays both roles.
 VALIDATION_SIZE = 10_000
 
-
-@dataclass
-class _RealReference:
-    """Real-data statistics for one (classifier, MNIST) pair, kept for the process.
-
-    It holds the classifier and MNIST objects themselves: the cache is keyed by their
-    ``id``, and keeping them alive stops Python from reusing those ids for other objects.
-    """
-
-    classifier: keras.Model
-    mnist: Mnist
-    test_stats: tuple[np.ndarray, np.ndarray]
-    floors: dict[int, float] = field(default_factory=dict)
-    test_nn: dict[int, np.ndarray] = field(default_factory=dict)
-
-    def floor(self, n_samples: int) -> float:
-        """Fréchet distance of ``n_samples`` real training digits to the test digits."""
-        if n_samples not in self.floors:
-            features = classify(self.classifier, self.mnist.x_train[:n_samples]).features
-            stats = metrics.gaussian_stats(features)
-            self.floors[n_samples] = metrics.frechet_from_stats(*stats, *self.test_stats)
-        return self.floors[n_samples]
-
-    def pixels(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Flat [0, 1] pixels of the nearest-neighbour reference (the first 50,000 training
-        digits), the Parzen validation digits (the last 10,000) and the test digits.
-
-        Made anew for each call rather than kept: they take about 200 MB.
-        """
-        split = len(self.mnist.x_train) - VALIDATION_SIZE
-        parts = (self.mnist.x_train[:split], self.mnist.x_train[split:], self.mnist.x_test)
-        return tuple(to_unit_range(part).reshape(len(part), -1) for part in parts)
-
-    def test_distances(self, n_samples: int, reference: np.ndarray, test: np.ndarray) -> np.ndarray:
-        """Nearest-training-digit distances of the first ``n_samples`` test digits."""
-        if n_samples not in self.test_nn:
-            self.test_nn[n_samples] = metrics.nearest_neighbours(test[:n_samples], reference)[1]
-        return self.test_nn[n_samples]
+# Real-data statistics, computed once per process. The caches hold the classifier and the
+# MNIST object they were computed for (both hashed by identity), so the keys stay valid.
+_default_mnist = functools.lru_cache(maxsize=1)(load_mnist)
+_default_classifier = functools.lru_cache(maxsize=1)(load_classifier)
 
 
-_REAL_CACHE: dict[tuple[int, int], _RealReference] = {}
+@functools.lru_cache(maxsize=2)
+def _test_stats(classifier: keras.Model, mnist: Mnist) -> tuple[np.ndarray, np.ndarray]:
+    return metrics.gaussian_stats(classify(classifier, mnist.x_test).features)
 
 
-@functools.lru_cache(maxsize=1)
-def _default_mnist() -> Mnist:
-    return load_mnist()
+@functools.lru_cache(maxsize=4)
+def _frechet_floor(classifier: keras.Model, mnist: Mnist, n_samples: int) -> float:
+    """Fréchet distance of ``n_samples`` real training digits to the test digits."""
+    features = classify(classifier, mnist.x_train[:n_samples]).features
+    stats = metrics.gaussian_stats(features)
+    return metrics.frechet_from_stats(*stats, *_test_stats(classifier, mnist))
 
 
-@functools.lru_cache(maxsize=1)
-def _default_classifier() -> keras.Model:
-    return load_classifier()
+def _pixels(mnist: Mnist) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Flat [0, 1] pixels: nearest-neighbour reference (the first 50,000 training digits),
+    Parzen validation (the last 10,000) and test digits. Made anew each time: 200 MB."""
+    split = len(mnist.x_train) - VALIDATION_SIZE
+    parts = (mnist.x_train[:split], mnist.x_train[split:], mnist.x_test)
+    return tuple(to_unit_range(part).reshape(len(part), -1) for part in parts)
 
 
-def _real_reference(classifier: keras.Model, mnist: Mnist) -> _RealReference:
-    key = (id(classifier), id(mnist))
-    if key not in _REAL_CACHE:
-        _REAL_CACHE.clear()  # one pair at a time is all the notebooks use
-        test_stats = metrics.gaussian_stats(classify(classifier, mnist.x_test).features)
-        _REAL_CACHE[key] = _RealReference(classifier, mnist, test_stats)
-    return _REAL_CACHE[key]
+@functools.lru_cache(maxsize=4)
+def _test_distances(mnist: Mnist, n_samples: int) -> np.ndarray:
+    """Nearest-training-digit distances of the first ``n_samples`` test digits."""
+    reference, _, test = _pixels(mnist)
+    return metrics.nearest_neighbours(test[:n_samples], reference)[1]
 
 
 def _generate(generator: Any, n_samples: int, seed: int, batch_size: int) -> np.ndarray:
@@ -143,25 +107,25 @@ def evaluate_generator(
       ``parzen_sigma`` chosen on the last 10,000 training digits;
     * ``n_samples``; for a conditional generator, ``digit_accuracy``: the share of images
       the classifier reads as the digit they were asked for.
-
-    Real-data statistics are cached, so a second generator pays only for its own images.
     """
     if n_samples < 2:
         raise ValueError(f"n_samples must be at least 2, got {n_samples}")
     classifier = classifier if classifier is not None else _default_classifier()
-    real = _real_reference(classifier, mnist if mnist is not None else _default_mnist())
+    mnist = mnist if mnist is not None else _default_mnist()
     images = _generate(generator, n_samples, seed, batch_size)
     outputs = classify(classifier, images, batch_size=batch_size)
-    scores = _classifier_measures(outputs, real, n_samples)
+    floor = _frechet_floor(classifier, mnist, n_samples)
+    scores = _classifier_measures(outputs, _test_stats(classifier, mnist), floor)
     if is_conditional(generator):
         read = outputs.probabilities.argmax(axis=1)
         scores["digit_accuracy"] = float(np.mean(read == np.arange(n_samples) % DIGITS))
-    return {**scores, **_pixel_measures(to_unit_range(images), real, n_samples, batch_size)}
+    return {**scores, **_pixel_measures(to_unit_range(images), mnist, batch_size)}
 
 
-def _classifier_measures(outputs: Any, real: _RealReference, n_samples: int) -> dict[str, Any]:
-    fd = metrics.frechet_from_stats(*metrics.gaussian_stats(outputs.features), *real.test_stats)
-    floor = real.floor(n_samples)
+def _classifier_measures(
+    outputs: ClassifierOutputs, test_stats: tuple[np.ndarray, np.ndarray], floor: float
+) -> dict[str, Any]:
+    fd = metrics.frechet_from_stats(*metrics.gaussian_stats(outputs.features), *test_stats)
     fractions = metrics.class_histogram(outputs.probabilities)
     return {
         "classifier_score": metrics.classifier_score(outputs.probabilities),
@@ -173,12 +137,11 @@ def _classifier_measures(outputs: Any, real: _RealReference, n_samples: int) -> 
     }
 
 
-def _pixel_measures(
-    generated: np.ndarray, real: _RealReference, n_samples: int, batch_size: int
-) -> dict[str, Any]:
-    reference, validation, test = real.pixels()
-    test_nn = real.test_distances(n_samples, reference, test)
-    _, generated_nn = metrics.nearest_neighbours(generated, reference)
+def _pixel_measures(generated: np.ndarray, mnist: Mnist, batch_size: int) -> dict[str, Any]:
+    n_samples = len(generated)
+    reference, validation, test = _pixels(mnist)
+    test_nn = _test_distances(mnist, n_samples)
+    generated_nn = metrics.nearest_neighbours(generated, reference)[1]
     copies, threshold = metrics.near_copy_share(generated_nn, test_nn)
     sigma = metrics.select_parzen_sigma(generated, validation, batch_size=batch_size)
     log_likelihoods = metrics.parzen_log_likelihood(generated, test, sigma, batch_size)
@@ -188,17 +151,10 @@ def _pixel_measures(
         "near_copy_share": copies,
         "near_copy_threshold": threshold,
         "parzen_log_likelihood": float(log_likelihoods.mean()),
-        "parzen_log_likelihood_stderr": float(
-            log_likelihoods.std(ddof=1) / math.sqrt(len(log_likelihoods))
-        ),
+        "parzen_log_likelihood_stderr": float(log_likelihoods.std(ddof=1) / math.sqrt(len(test))),
         "parzen_sigma": sigma,
         "n_samples": n_samples,
     }
-
-
-def _fixed(value: float, decimals: int) -> str:
-    # "+ 0.0" turns a rounded -0.0 into 0.0, so the text never flips sign on noise.
-    return f"{round(float(value), decimals) + 0.0:.{decimals}f}"
 
 
 def format_report(scores: dict[str, Any]) -> str:
@@ -207,39 +163,40 @@ def format_report(scores: dict[str, Any]) -> str:
     Values are rounded (score 2 decimals, distances 1-2, KL 3, Parzen 0) so that float
     noise between runs does not change the printed text.
     """
-    s, f = scores, _fixed
+    s = scores
+
+    def f(key: str, decimals: int, scale: float = 1.0) -> str:
+        # "+ 0.0" turns a rounded -0.0 into 0.0, so the text never flips sign on noise.
+        return f"{round(scale * float(s[key]), decimals) + 0.0:.{decimals}f}"
+
     tail = f"{100 * metrics.NEAR_COPY_QUANTILE:g} %"
     percents = " ".join(f"{100 * v:.0f}" for v in s["class_fractions"])
     rows = [
         ("Samples", str(int(s["n_samples"])), ""),
-        ("Classifier score", f(s["classifier_score"], 2), "max 10, higher is better"),
-        (
-            "Fréchet distance",
-            f(s["frechet_distance"], 1),
-            f"real-data floor {f(s['frechet_floor'], 1)}",
-        ),
-        ("FD / floor", f(s["fd_ratio"], 1), "1 is as good as real digits"),
-        ("Class KL", f(s["class_kl"], 3), f"0 is balanced; % per digit: {percents}"),
+        ("Classifier score", f("classifier_score", 2), "max 10, higher is better"),
+        ("Fréchet distance", f("frechet_distance", 1), f"real-data floor {f('frechet_floor', 1)}"),
+        ("FD / floor", f("fd_ratio", 1), "1 is as good as real digits"),
+        ("Class KL", f("class_kl", 3), f"0 is balanced; % per digit: {percents}"),
         (
             "NN distance",
-            f(s["nn_distance_generated_mean"], 2),
-            f"real test digits {f(s['nn_distance_test_mean'], 2)}; much lower suggests copying",
+            f("nn_distance_generated_mean", 2),
+            f"real test digits {f('nn_distance_test_mean', 2)}; much lower suggests copying",
         ),
         (
             "Near copies",
-            f"{f(100 * s['near_copy_share'], 1)} %",
-            f"nearer than {f(s['near_copy_threshold'], 2)}, as {tail} of test digits are; "
+            f"{f('near_copy_share', 1, 100)} %",
+            f"nearer than {f('near_copy_threshold', 2)}, as {tail} of test digits are; "
             f"far above {tail} is copying",
         ),
         (
             "Parzen log-lik.",
-            f(s["parzen_log_likelihood"], 0),
-            f"± {f(s['parzen_log_likelihood_stderr'], 1)} nats, sigma {f(s['parzen_sigma'], 2)}",
+            f("parzen_log_likelihood", 0),
+            f"± {f('parzen_log_likelihood_stderr', 1)} nats, sigma {f('parzen_sigma', 2)}",
         ),
     ]
     if "digit_accuracy" in s:
         note = "samples the classifier reads as the digit they were asked for"
-        rows.insert(1, ("Asked digit read", f"{f(100 * s['digit_accuracy'], 1)} %", note))
+        rows.insert(1, ("Asked digit read", f"{f('digit_accuracy', 1, 100)} %", note))
     name_width = max(len(name) for name, _, _ in rows)
     value_width = max(len(value) for _, value, _ in rows)
     return "\n".join(

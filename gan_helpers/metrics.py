@@ -1,11 +1,10 @@
 """Measures of a set of generated digits, as plain NumPy functions (notebook 10).
 
-Each takes arrays and returns numbers; :mod:`gan_helpers.evaluation` runs them on a
-generator. Classifier outputs feed :func:`classifier_score`, :func:`frechet_distance`,
+Classifier outputs feed :func:`classifier_score`, :func:`frechet_distance`,
 :func:`class_histogram` and :func:`kl_from_uniform`; pixels in [0, 1] feed
-:func:`nearest_neighbours`, :func:`near_copy_share` and the Parzen window
-(:func:`parzen_log_likelihood`, :func:`select_parzen_sigma`). The latent explorer
-(notebook 11) uses :func:`nearest_neighbours` for one image at a time.
+:func:`nearest_neighbours` (also the latent explorer's search, notebook 11),
+:func:`near_copy_share` and the Parzen window (:func:`parzen_log_likelihood`,
+:func:`select_parzen_sigma`). :mod:`gan_helpers.evaluation` runs them all on a generator.
 """
 
 from __future__ import annotations
@@ -15,8 +14,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-NUM_CLASSES = 10
-DEFAULT_PARZEN_SIGMAS = np.logspace(-1, 0, 10)
 NEAR_COPY_QUANTILE = 0.01
 
 
@@ -49,35 +46,28 @@ def gaussian_stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return features.mean(axis=0), np.cov(features, rowvar=False)
 
 
-def _trace_sqrt_product(cov_a: np.ndarray, cov_b: np.ndarray) -> float:
-    """``tr((A B)^{1/2})`` for symmetric positive semi-definite ``A`` and ``B``.
+def frechet_from_stats(
+    mu_a: np.ndarray, cov_a: np.ndarray, mu_b: np.ndarray, cov_b: np.ndarray
+) -> float:
+    """``||mu_a - mu_b||^2 + tr(S_a + S_b - 2 (S_a S_b)^{1/2})`` for two Gaussians.
 
-    ``A B`` has the eigenvalues of the symmetric ``A^{1/2} B A^{1/2}``, which ``eigvalsh``
-    finds reliably; round-off can make some slightly negative, so they are clipped to 0.
+    ``S_a S_b`` has the eigenvalues of the symmetric ``S_a^{1/2} S_b S_a^{1/2}``, which
+    ``eigvalsh`` finds reliably; round-off below zero is clipped.
     """
     values, vectors = np.linalg.eigh(cov_a)
     sqrt_a = (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
     middle = sqrt_a @ cov_b @ sqrt_a
-    middle = (middle + middle.T) / 2.0
-    return float(np.sqrt(np.clip(np.linalg.eigvalsh(middle), 0.0, None)).sum())
-
-
-def frechet_from_stats(
-    mu_a: np.ndarray, cov_a: np.ndarray, mu_b: np.ndarray, cov_b: np.ndarray
-) -> float:
-    """Fréchet distance between the Gaussians (mu_a, cov_a) and (mu_b, cov_b)."""
+    trace_sqrt = np.sqrt(np.clip(np.linalg.eigvalsh((middle + middle.T) / 2.0), 0.0, None)).sum()
     diff = mu_a - mu_b
-    trace_term = np.trace(cov_a) + np.trace(cov_b) - 2.0 * _trace_sqrt_product(cov_a, cov_b)
-    # The exact distance is never negative; a tiny negative value is round-off.
-    return max(float(diff @ diff + trace_term), 0.0)
+    distance = diff @ diff + np.trace(cov_a) + np.trace(cov_b) - 2.0 * trace_sqrt
+    return max(float(distance), 0.0)  # never negative but for round-off
 
 
 def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
     """Fréchet distance between Gaussians fitted to two feature sets (rows are samples).
 
-    ``||mu_a - mu_b||^2 + tr(S_a + S_b - 2 (S_a S_b)^{1/2})``, computed in float64.
-    With few samples the estimate is biased upwards, so compare distances computed from
-    the same number of samples.
+    With few samples the estimate is biased upwards, so compare distances computed from the
+    same number of samples.
     """
     return frechet_from_stats(*gaussian_stats(features_a), *gaussian_stats(features_b))
 
@@ -85,8 +75,7 @@ def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
 def class_histogram(probabilities: np.ndarray) -> np.ndarray:
     """Fraction of images whose most probable class is each digit: float64, length 10."""
     predicted = np.asarray(probabilities).argmax(axis=1)
-    counts = np.bincount(predicted, minlength=NUM_CLASSES).astype(np.float64)
-    return counts / max(len(predicted), 1)
+    return np.bincount(predicted, minlength=10) / max(len(predicted), 1)
 
 
 def kl_from_uniform(fractions: np.ndarray) -> float:
@@ -97,8 +86,7 @@ def kl_from_uniform(fractions: np.ndarray) -> float:
     fractions = np.asarray(fractions, dtype=np.float64)
     if fractions.ndim != 1 or np.any(fractions < 0) or fractions.sum() <= 0:
         raise ValueError("fractions must be a non-negative 1-D array with a positive sum")
-    fractions = fractions / fractions.sum()
-    return float(_plogq(fractions, 1.0 / len(fractions)).sum())
+    return float(_plogq(fractions / fractions.sum(), 1.0 / len(fractions)).sum())
 
 
 def _flat(images: np.ndarray) -> np.ndarray:
@@ -112,12 +100,10 @@ def squared_norms(flat: np.ndarray) -> np.ndarray:
     return (flat * flat).sum(axis=1)
 
 
-def _squared_distances(
-    points: np.ndarray, reference: np.ndarray, reference_sq: np.ndarray
-) -> np.ndarray:
+def _squared_distances(points: np.ndarray, reference: np.ndarray, reference_sq: np.ndarray):
     """``||p - r||^2`` for every pair via one matmul, clipped at 0 against round-off."""
     squared = squared_norms(points)[:, np.newaxis] - 2.0 * (points @ reference.T)
-    squared += reference_sq
+    squared += reference_sq[np.newaxis, :]
     return np.clip(squared, 0.0, None, out=squared)
 
 
@@ -129,21 +115,18 @@ def nearest_neighbours(
 ) -> tuple[np.ndarray, np.ndarray]:
     """For each query image, the index of its nearest ``reference`` image and the distance.
 
-    Images are flattened (784 pixels for MNIST); pass pixels in [0, 1]. The distance is
-    Euclidean: ``||a - b||^2 = ||a||^2 - 2 a.b + ||b||^2`` turns the search into float32
-    matrix products, ``batch_size`` queries at a time (memory ``batch_size x len(reference)``
-    floats). Near-duplicates carry a round-off of about 1e-3. Searching the same reference
-    often (one query at a time), flatten ``reference`` to float32 (n, 784) and compute
-    ``reference_sq = squared_norms(reference)`` once, so each call costs one product.
+    Images are flattened; pass pixels in [0, 1]. ``||a - b||^2 = ||a||^2 - 2 a.b + ||b||^2``
+    turns the Euclidean search into float32 matrix products, ``batch_size`` queries at a
+    time; near-duplicates carry a round-off of about 1e-3. To search one reference often,
+    flatten it to float32 and pass ``reference_sq = squared_norms(reference)``, computed once.
     """
     queries, reference = _flat(queries), _flat(reference)
-    if reference_sq is None:
-        reference_sq = squared_norms(reference)
+    reference_sq = squared_norms(reference) if reference_sq is None else reference_sq
     indices = np.empty(len(queries), dtype=np.int64)
     distances = np.empty(len(queries), dtype=np.float64)
     for start in range(0, len(queries), batch_size):
         rows = slice(start, start + batch_size)
-        squared = _squared_distances(queries[rows], reference, reference_sq[np.newaxis, :])
+        squared = _squared_distances(queries[rows], reference, reference_sq)
         indices[rows] = squared.argmin(axis=1)
         distances[rows] = np.sqrt(np.take_along_axis(squared, indices[rows, None], 1)[:, 0])
     return indices, distances
@@ -156,12 +139,11 @@ def near_copy_share(
 ) -> tuple[float, float]:
     """Share of generated images nearer the training set than nearly all unseen real digits.
 
-    Both arguments are :func:`nearest_neighbours` distances to the same training digits:
-    ``real_distances`` for real digits the generator never saw (the test set). The threshold
-    is their ``quantile`` (1 %: only one real digit in 100 is that close to a training
-    digit). Returns ``(share, threshold)``: a generator that draws new digits has a share near
-    ``quantile``; one that replays training digits, far above it. The mean distance cannot
-    tell those apart from a generator that merely leaves out the unusual digits: this tail can.
+    Both are :func:`nearest_neighbours` distances to the training digits, ``real_distances``
+    for digits the generator never saw (the test set). The threshold is their ``quantile``
+    (1 %). Returns ``(share, threshold)``: about ``quantile`` for a generator that draws new
+    digits, far above for one that replays training digits. The mean distance cannot tell
+    that from a generator that merely leaves out unusual digits: this tail can.
     """
     if not 0.0 < quantile < 1.0:
         raise ValueError(f"quantile must be between 0 and 1, got {quantile!r}")
@@ -173,22 +155,19 @@ def near_copy_share(
     return float(np.mean(generated < threshold)), threshold
 
 
-def _parzen_log_likelihoods(
-    samples: np.ndarray, points: np.ndarray, sigmas: Sequence[float], batch_size: int
-) -> np.ndarray:
+def _parzen(samples: np.ndarray, points: np.ndarray, sigmas: Sequence[float], batch_size: int):
     """(len(sigmas), len(points)) log-likelihoods, sharing one distance matrix per batch."""
     samples, points = _flat(samples), _flat(points)
     n, dim = samples.shape
-    samples_sq = squared_norms(samples)[np.newaxis, :]
+    samples_sq = squared_norms(samples)
     result = np.empty((len(sigmas), len(points)), dtype=np.float64)
     for start in range(0, len(points), batch_size):
         squared = _squared_distances(points[start : start + batch_size], samples, samples_sq)
         # Shifting by each row's nearest sample keeps exp() in (0, 1]: no overflow, and the
         # nearest sample (which dominates the sum) is represented exactly.
         closest = squared.min(axis=1, keepdims=True)
-        excess = squared - closest
         for row, sigma in enumerate(np.asarray(sigmas, dtype=np.float64)):
-            total = np.exp(excess * np.float32(-0.5 / sigma**2)).sum(axis=1, dtype=np.float64)
+            total = np.exp((squared - closest) * np.float32(-0.5 / sigma**2)).sum(1, np.float64)
             log_sum = np.log(total) - 0.5 * closest[:, 0].astype(np.float64) / sigma**2
             normaliser = math.log(n) + 0.5 * dim * math.log(2.0 * math.pi * sigma**2)
             result[row, start : start + batch_size] = log_sum - normaliser
@@ -200,20 +179,19 @@ def parzen_log_likelihood(
 ) -> np.ndarray:
     """Log-likelihood (nats) of each of ``points`` under a Gaussian KDE on ``samples``.
 
-    The density is the mean of isotropic Gaussians of width ``sigma`` centred on the
-    flattened ``samples``: ``log p(x) = logsumexp_s(-||x - s||^2 / (2 sigma^2)) - log N
-    - d/2 log(2 pi sigma^2)``. The Parzen-window estimate of Goodfellow et al. (2014);
-    pass pixels in [0, 1] to compare with their table.
+    ``log p(x) = logsumexp_s(-||x - s||^2 / (2 sigma^2)) - log N - d/2 log(2 pi sigma^2)``:
+    the Parzen-window estimate of Goodfellow et al. (2014). Pass pixels in [0, 1] to compare
+    with their table.
     """
-    return _parzen_log_likelihoods(samples, points, [sigma], batch_size)[0]
+    return _parzen(samples, points, [sigma], batch_size)[0]
 
 
 def select_parzen_sigma(
     samples: np.ndarray,
     validation: np.ndarray,
-    sigmas: Sequence[float] = DEFAULT_PARZEN_SIGMAS,
+    sigmas: Sequence[float] = tuple(np.logspace(-1, 0, 10)),
     batch_size: int = 500,
 ) -> float:
     """The ``sigma`` among ``sigmas`` that gives ``validation`` the highest mean log-likelihood."""
-    means = _parzen_log_likelihoods(samples, validation, sigmas, batch_size).mean(axis=1)
+    means = _parzen(samples, validation, sigmas, batch_size).mean(axis=1)
     return float(np.asarray(sigmas, dtype=np.float64)[int(np.argmax(means))])
