@@ -2,8 +2,8 @@
 
 Every measure of ``gan_helpers.evaluation`` is an estimate from a finite sample of generated
 digits. This script scores the same generator on ``--draws`` different sets of latent vectors
-(``evaluate_generator`` seeds 0, 1, ...; seed 0 is the shipped record's own draw) and prints
-each draw's measures, then their mean, standard deviation and range. Differences between
+(``evaluate_generator`` seeds 0, 1, ...; seed 0 at 10,000 samples is the shipped record's)
+and prints each draw's measures, then their mean, standard deviation and range. Differences between
 models smaller than this spread are not evidence. Nothing is trained. Writes the numbers as
 JSON under ``artifacts/benchmarks/``. Run: ``make bench-spread`` (about a minute with the
 defaults), or e.g. ``BENCH_ARGS="--model dcgan --draws 10 --samples 5000"``.
@@ -47,7 +47,7 @@ def main() -> None:
     generator = load_pretrained(args.model, "generator")
     print(
         f"shipped {args.model!r} generator, {args.draws} draws of {args.samples:,} samples "
-        f"(draw 0 is the one in {record_path(args.model).name})"
+        f"(draw 0 of 10,000 is the one in {record_path(args.model).name})"
     )
     print(f"{'draw':>6}" + "".join(f"{title:>10}" for _, title, _, _ in COLUMNS))
     rows = []
