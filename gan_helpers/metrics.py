@@ -100,7 +100,9 @@ def squared_norms(flat: np.ndarray) -> np.ndarray:
     return (flat * flat).sum(axis=1)
 
 
-def _squared_distances(points: np.ndarray, reference: np.ndarray, reference_sq: np.ndarray):
+def _squared_distances(
+    points: np.ndarray, reference: np.ndarray, reference_sq: np.ndarray
+) -> np.ndarray:
     """``||p - r||^2`` for every pair via one matmul, clipped at 0 against round-off."""
     squared = squared_norms(points)[:, np.newaxis] - 2.0 * (points @ reference.T)
     squared += reference_sq[np.newaxis, :]
@@ -155,7 +157,9 @@ def near_copy_share(
     return float(np.mean(generated < threshold)), threshold
 
 
-def _parzen(samples: np.ndarray, points: np.ndarray, sigmas: Sequence[float], batch_size: int):
+def _parzen(
+    samples: np.ndarray, points: np.ndarray, sigmas: Sequence[float], batch_size: int
+) -> np.ndarray:
     """(len(sigmas), len(points)) log-likelihoods, sharing one distance matrix per batch."""
     samples, points = _flat(samples), _flat(points)
     n, dim = samples.shape

@@ -44,18 +44,8 @@ def load_model_file(path: Path, role: str | None = None, *, fix: str = "") -> ke
     if not path.is_file():
         raise PretrainedWeightsError(f"{path} does not exist.{fix}")
     if not zipfile.is_zipfile(path):
-        with open(path, "rb") as file:
-            starts_like_zip = file.read(4) == b"PK\x03\x04"
-        what = (
-            "it is truncated or damaged (it starts like a Keras zip archive but does not end "
-            "like one)"
-            if starts_like_zip
-            else "it is not a Keras file (a .keras file is a zip archive)"
-        )
-        size = path.stat().st_size
-        empty = ", empty" if size == 0 else ""
         raise PretrainedWeightsError(
-            f"{path} could not be loaded: {what}; {size:,} bytes{empty}.{fix}"
+            f"{path} could not be loaded: {_not_a_zip(path)}.{fix}"
         ) from None
     code = _code_in_archive(path)
     if code:
@@ -70,7 +60,7 @@ def load_model_file(path: Path, role: str | None = None, *, fix: str = "") -> ke
         what = (
             "contains code and was not loaded"
             if "safe_mode" in str(error)
-            else ("could not be loaded as a Keras model; it may be truncated or damaged")
+            else "could not be loaded as a Keras model; it may be truncated or damaged"
         )
         # ``from None``: one message, no chained traceback, as for every error here.
         raise PretrainedWeightsError(f"{path} {what} ({detail}).{fix}") from None
@@ -83,6 +73,19 @@ def load_model_file(path: Path, role: str | None = None, *, fix: str = "") -> ke
             f"name says.{fix}"
         )
     return model
+
+
+def _not_a_zip(path: Path) -> str:
+    """What a file that is not a zip archive (as every .keras file is) looks like instead."""
+    with open(path, "rb") as file:
+        starts_like_zip = file.read(4) == b"PK\x03\x04"
+    size = path.stat().st_size
+    what = (
+        "it is truncated or damaged (it starts like a Keras zip archive but does not end like one)"
+        if starts_like_zip
+        else "it is not a Keras file (a .keras file is a zip archive)"
+    )
+    return f"{what}; {size:,} bytes{', empty' if size == 0 else ''}"
 
 
 def _code_in_archive(path: Path) -> list[str]:
