@@ -1,4 +1,4 @@
-"""Shared fixtures: a small, fixed slice of MNIST and a fresh seed for every test."""
+"""Shared fixtures: a fresh seed for every test, and random images in the models' range."""
 
 from __future__ import annotations
 
