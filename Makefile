@@ -17,8 +17,10 @@ APP_NOTEBOOK := notebooks/11_latent_explorer.ipynb
 APP_PORT ?= 8866
 APP_ARGS ?=
 
-# The shipped models' length; e.g. PRETRAIN_ARGS=--resume continues an interrupted run.
-PRETRAIN_STEPS ?= 36000
+# The shipped models' lengths (the "command" in data/pretrained/<model>.json);
+# e.g. PRETRAIN_ARGS=--resume continues an interrupted run.
+DCGAN_STEPS ?= 36000
+CDCGAN_STEPS ?= 24000
 PRETRAIN_ARGS ?=
 
 .PHONY: lab app test test-fast install upgrade lock mnist pretrain bench-throughput bench-quality bench-five bench-spread bench-latency lint clean
@@ -84,8 +86,8 @@ mnist: install
 # Retrains the shipped models in data/pretrained/ with the tutorial's own GAN (notebook 7):
 # the DCGAN, then the conditional DCGAN, each evaluated and written with its JSON record.
 pretrain: install mnist
-	$(BIN)/python -m gan_helpers.pretrained --model dcgan --steps $(PRETRAIN_STEPS) $(PRETRAIN_ARGS)
-	$(BIN)/python -m gan_helpers.pretrained --model cdcgan --steps $(PRETRAIN_STEPS) $(PRETRAIN_ARGS)
+	$(BIN)/python -m gan_helpers.pretrained --model dcgan --steps $(DCGAN_STEPS) $(PRETRAIN_ARGS)
+	$(BIN)/python -m gan_helpers.pretrained --model cdcgan --steps $(CDCGAN_STEPS) $(PRETRAIN_ARGS)
 
 # Benchmarks print what they measure; they are not tests (see benchmarks/*.py, BENCH_ARGS=--help).
 bench-throughput: install mnist
