@@ -50,6 +50,9 @@ class GAN(keras.Model):
         self.latent_dim = latent_dim_of(generator)
         self.real_label = real_label
         self.seed_generator = keras.random.SeedGenerator(seed)
+        # Both players are built. Under tf.distribute, fit() would otherwise "build" the GAN
+        # by calling it on a training batch: the generator on images.
+        self.built = True
 
     def compile(
         self,
@@ -61,19 +64,25 @@ class GAN(keras.Model):
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
         self.loss_fn = keras.losses.BinaryCrossentropy()
+        # The optimisers' slots, made now (inside a strategy's scope, if any): made lazily in
+        # the first step, they would be made on every replica at once, which tf.distribute
+        # refuses. A checkpoint can also restore them before the first step.
+        for optimizer, model in ((d_optimizer, self.discriminator), (g_optimizer, self.composite)):
+            if not optimizer.built:
+                optimizer.build(model.trainable_variables)
 
     def train_step(self, data: Any) -> dict[str, Any]:
         real = self.real_inputs(data)
         n = ops.shape(keras.tree.flatten(real)[0])[0]
 
         # 1. The discriminator: n real digits labelled real_label, n fakes labelled 0.
-        fake = self.fake_inputs(self.latent_batch(n))
+        fake = self.fake_inputs(self.draw(n))
         images = keras.tree.map_structure(lambda r, f: ops.concatenate([r, f], 0), real, fake)
         targets = ops.concatenate([ops.full((n, 1), self.real_label), ops.zeros((n, 1))], 0)
         d_loss, verdicts = self.update(self.discriminator, self.d_optimizer, images, targets)
 
         # 2. The generator, through the composite: 2n fakes that should be called real.
-        latent = self.latent_batch(2 * n)
+        latent = self.draw(2 * n)
         g_loss, _ = self.update(self.composite, self.g_optimizer, latent, ops.ones((2 * n, 1)))
 
         return {
@@ -96,7 +105,22 @@ class GAN(keras.Model):
             loss = self.loss_fn(targets, predictions)
         weights = model.trainable_weights
         optimizer.apply(tape.gradient(loss, weights), weights)
-        return loss, predictions
+        # On N devices Keras divides each device's loss by N, so that the summed gradients are
+        # those of the whole batch's mean; the loss we report is the mean itself.
+        return loss * tf.distribute.get_strategy().num_replicas_in_sync, predictions
+
+    def draw(self, n: Any) -> Any:
+        """This device's ``n`` rows of :meth:`latent_batch`, drawn for all devices at once.
+
+        On one device this is ``latent_batch(n)``. Under ``tf.distribute`` every device runs
+        the step with the same random state and would draw the same latents; drawing the
+        whole global batch and keeping its own rows gives each device different fakes, and N
+        devices exactly the draws of one.
+        """
+        context = tf.distribute.get_replica_context()
+        devices, device = context.num_replicas_in_sync, context.replica_id_in_sync_group
+        whole = self.latent_batch(n * devices)
+        return keras.tree.map_structure(lambda t: t[device * n : (device + 1) * n], whole)
 
     def latent_batch(self, n: Any) -> Any:
         """``n`` latent vectors from the standard normal distribution: the generator's input."""
@@ -128,7 +152,9 @@ class ConditionalGAN(GAN):
 
     def latent_batch(self, n: Any) -> Any:
         latent = super().latent_batch(n)
-        digits = keras.random.randint((n, 1), 0, self.digits, seed=self.seed_generator, dtype="int32")
+        digits = keras.random.randint(
+            (n, 1), 0, self.digits, seed=self.seed_generator, dtype="int32"
+        )
         return [latent, digits]
 
     def real_inputs(self, data: Any) -> Any:

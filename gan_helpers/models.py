@@ -127,13 +127,17 @@ def build_conditional_discriminator(
         x = layers.Dropout(dropout)(x)
     features = layers.Flatten()(x)
     shared = layers.Dense(1, name="real_score")(features)
-    embedding = layers.Flatten()(layers.Embedding(digits, 7 * 7 * second, name="digit_embedding")(digit))
+    embedding = layers.Flatten()(
+        layers.Embedding(digits, 7 * 7 * second, name="digit_embedding")(digit)
+    )
     matches = layers.Dot(axes=1, name="digit_match")([embedding, features])
     verdict = layers.Activation("sigmoid")(layers.Add()([shared, matches]))
     return keras.Model([image, digit], verdict, name=name)
 
 
-def build_published_generator(latent_dim: int = LATENT_DIM, name: str = "published_generator") -> keras.Model:
+def build_published_generator(
+    latent_dim: int = LATENT_DIM, name: str = "published_generator"
+) -> keras.Model:
     """The DCGAN generator as the Brownlee tutorial published it (notebook 4's cost comparison).
 
     (latent_dim,) -> ``Dense`` to 7x7x128 -> two stride-2 4x4 ``Conv2DTranspose(128)``, each
@@ -167,7 +171,11 @@ def build_mlp_generator(
     """
     stack: list[layers.Layer] = [keras.Input((latent_dim,))]
     for width in widths:
-        stack += [layers.Dense(width), layers.LeakyReLU(0.2), layers.BatchNormalization(momentum=0.8)]
+        stack += [
+            layers.Dense(width),
+            layers.LeakyReLU(0.2),
+            layers.BatchNormalization(momentum=0.8),
+        ]
     stack += [layers.Dense(28 * 28, activation="tanh"), layers.Reshape(IMAGE_SHAPE)]
     return keras.Sequential(stack, name=name)
 
@@ -190,20 +198,10 @@ def build_mlp_discriminator(
 class FrozenDiscriminatorComposite(keras.Model):
     """``discriminator(generator(z))``, a model that trains only the generator (notebook 5).
 
-    Training it with the target "real" teaches the generator to fool the discriminator, which
-    must not learn here, or it would learn to call fakes real.
-
-    The Brownlee tutorial froze it with ``discriminator.trainable = False``. In Keras 3 that
-    flag is live and belongs to the layer object, which the composite shares with the
-    stand-alone discriminator: it freezes the discriminator *everywhere*, and its own
-    ``train_on_batch`` then trains nothing. So this composite leaves the flag alone and
-    declares which weights it trains: exactly the generator's. The discriminator's weights stay
-    in the forward pass (gradients flow through them to the generator) but never reach this
-    model's optimizer.
-
-    For a conditional pair the input is ``[z, digit]`` and the digit goes to both players.
-    The discriminator runs in training mode here, so it must not hold layers whose state moves
-    in training mode (``BatchNormalization``): :func:`build_composite` refuses those.
+    ``discriminator.trainable = False`` would freeze the shared discriminator everywhere in
+    Keras 3, so its own ``train_on_batch`` would train nothing. This composite leaves the flag
+    alone and declares which weights it trains: exactly the generator's. For a conditional pair
+    the input is ``[z, digit]`` and the digit goes to both players.
     """
 
     def __init__(
@@ -302,39 +300,36 @@ def generate(
     *,
     batch_size: int = 1000,
 ) -> np.ndarray:
-    """Images drawn by ``generator`` from ``latent`` vectors, as a float32 array in [-1, 1].
+    """Images drawn by ``generator`` in inference mode, as a float32 array in [-1, 1].
 
-    ``latent`` is (n, latent_dim) floats, e.g. ``rng.standard_normal((16, 100))``. A
-    conditional generator also needs ``digits``: one per vector, or one digit for all.
-    The generator runs in inference mode (batch norm uses its averaged statistics).
-    Bad input raises a TypeError or ValueError that says what was expected.
+    ``latent`` is (n, latent_dim) floats, e.g. ``rng.standard_normal((16, 100))``; a
+    conditional generator also needs ``digits``, one per vector or one for all. Bad input
+    raises a TypeError or ValueError that says what was expected.
     """
     latent_dim = latent_dim_of(generator)
     array = np.asarray(latent)
     if not np.issubdtype(array.dtype, np.floating):
-        raise TypeError(
-            f"latent vectors must be floating-point numbers, got dtype {array.dtype} "
-            f"(e.g. rng.standard_normal((n, {latent_dim})))"
-        )
+        raise TypeError(f"latent vectors must be floats, got dtype {array.dtype}")
     if array.ndim != 2 or array.shape[1] != latent_dim or len(array) == 0:
         hint = " (one vector? use latent[np.newaxis])" if array.shape == (latent_dim,) else ""
         raise ValueError(
-            f"latent vectors must have shape (n, {latent_dim}) with n >= 1 for "
-            f"{generator.name}, got {array.shape}{hint}"
+            f"latent vectors must have shape (n, {latent_dim}), got {array.shape}{hint}"
         )
     if not np.isfinite(array).all():
         raise ValueError("latent vectors contain NaN or infinite values; draw them again")
-    array = array.astype(np.float32, copy=False)
-    inputs: list[np.ndarray] = [array]
-    if is_conditional(generator):
-        if digits is None:
-            raise ValueError(f"{generator.name} draws the digit it is given: pass digits=")
+    inputs = [array.astype(np.float32, copy=False)]
+    if is_conditional(generator) != (digits is not None):
+        need = (
+            "draws the digit it is given: pass digits="
+            if digits is None
+            else "is not conditional: leave out digits"
+        )
+        raise ValueError(f"{generator.name} {need}")
+    if digits is not None:
         labels = np.broadcast_to(np.asarray(digits, dtype=np.int32).reshape(-1, 1), (len(array), 1))
         if labels.min() < 0 or labels.max() >= DIGITS:
             raise ValueError(f"digits must be whole numbers from 0 to {DIGITS - 1}")
         inputs.append(np.ascontiguousarray(labels))
-    elif digits is not None:
-        raise ValueError(f"{generator.name} is not conditional: leave out digits")
     parts = []
     for start in range(0, len(array), batch_size):
         batch = [part[start : start + batch_size] for part in inputs]

@@ -41,9 +41,8 @@ from gan_helpers import models
 from gan_helpers.data import load_mnist, to_model_range
 from gan_helpers.gan import GAN, ConditionalGAN, StepHistory, WeightAverage, adam
 from gan_helpers.model_files import PretrainedWeightsError, load_model_file
-from gan_helpers.paths import data_dir, replace_atomically
+from gan_helpers.paths import artifacts_dir, data_dir, replace_atomically
 from gan_helpers.reproducibility import SEED
-
 
 HISTORY_EVERY = 50  # steps between kept history points in the JSON record
 EVALUATION_SAMPLES = 10_000
@@ -59,6 +58,7 @@ class ModelSpec:
     batch_size: int = 32  # real digits per step; the discriminator also sees as many fakes
     real_label: float = 0.9
     average_decay: float = 0.99
+    steps: int = 36_000  # the shipped model's length, the command's default
     description: str = ""
 
     def gan(self, seed: int) -> GAN:
@@ -66,7 +66,10 @@ class ModelSpec:
         keras.utils.set_random_seed(seed)
         kind = ConditionalGAN if self.conditional else GAN
         gan = kind(
-            self.build_generator(), self.build_discriminator(), real_label=self.real_label, seed=seed
+            self.build_generator(),
+            self.build_discriminator(),
+            real_label=self.real_label,
+            seed=seed,
         )
         gan.compile(d_optimizer=adam(), g_optimizer=adam())
         # Built now, so that a checkpoint can restore their slots before the first step.
@@ -86,6 +89,7 @@ MODELS: dict[str, ModelSpec] = {
         models.build_conditional_generator,
         models.build_conditional_discriminator,
         conditional=True,
+        steps=24_000,
         description="the same DCGAN told which digit to draw (notebook 8)",
     ),
 }
@@ -198,7 +202,6 @@ def train(
     out: Path | None = None,
     checkpoint_every: int = 1000,
     resume: bool = False,
-    verbose: int | str = "auto",
 ) -> tuple[GAN, WeightAverage, dict[str, Any]]:
     """Train ``model`` for ``steps`` steps; returns the GAN, its weight average and a record."""
     spec = MODELS[model]
@@ -214,7 +217,7 @@ def train(
         average=average.average,
         random_states=random_states(gan),
     )
-    directory = (out or _artifacts()) / "checkpoints" / f"{model}-seed{seed}"
+    directory = (out or artifacts_dir()) / "checkpoints" / f"{model}-seed{seed}"
     manager = tf.train.CheckpointManager(checkpoint, directory, max_to_keep=2)
     start = 0
     if resume and manager.latest_checkpoint:
@@ -227,12 +230,8 @@ def train(
     history = StepHistory()
     saver = CheckpointEvery(manager, checkpoint_every, start, seconds)
     if start < steps:
-        gan.fit(
-            batches(arrays, spec.batch_size, seed, start, steps),
-            epochs=1,
-            verbose=verbose,
-            callbacks=[average, saver, history],
-        )
+        data = batches(arrays, spec.batch_size, seed, start, steps)
+        gan.fit(data, epochs=1, callbacks=[average, saver, history])
     record = {
         "model": model,
         "description": spec.description,
@@ -243,37 +242,38 @@ def train(
         "average_decay": spec.average_decay,
         "resumed_from_step": start or None,
         "training_seconds": round(saver.total_seconds(), 1),
-        "machine": {
-            "cpu_count": os.cpu_count(),
-            "processor": platform.processor() or platform.machine(),
-            "python": platform.python_version(),
-            "tensorflow": tf.__version__,
-            "keras": keras.__version__,
-        },
+        "machine": _machine(),
         "history_every": HISTORY_EVERY,
         "history": {
-            name: [round(v, 4) for v in values[::HISTORY_EVERY]]
-            for name, values in history.history.items()
+            k: [round(v, 4) for v in vs[::HISTORY_EVERY]] for k, vs in history.history.items()
         },
     }
     return gan, average, record
 
 
-def _artifacts() -> Path:
-    from gan_helpers.paths import artifacts_dir
+def _machine() -> dict[str, Any]:
+    return {
+        "cpu_count": os.cpu_count(),
+        "processor": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+    }
 
-    return artifacts_dir()
 
-
-def save(gan: GAN, generator: keras.Model, record: dict[str, Any], out: Path | None = None) -> None:
-    """Write the generator, the discriminator and the record, each replaced atomically."""
+def save(
+    record: dict[str, Any],
+    generator: keras.Model,
+    discriminator: keras.Model | None = None,
+    out: Path | None = None,
+) -> None:
+    """Write the record and the models given, each file replaced atomically."""
     name = record["model"]
-    for role, network in (("generator", generator), ("discriminator", gan.discriminator)):
-        replace_atomically(model_path(name, role, out), lambda tmp, m=network: m.save(tmp))
-    replace_atomically(
-        record_path(name, out),
-        lambda tmp: tmp.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8"),
-    )
+    for role, network in (("generator", generator), ("discriminator", discriminator)):
+        if network is not None:
+            replace_atomically(model_path(name, role, out), lambda tmp, m=network: m.save(tmp))
+    text = json.dumps(record, indent=1) + "\n"
+    replace_atomically(record_path(name, out), lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def evaluation_of(generator: keras.Model) -> dict[str, Any]:
@@ -284,10 +284,7 @@ def evaluation_of(generator: keras.Model) -> dict[str, Any]:
     return {k: np.asarray(v).tolist() for k, v in metrics.items()}
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: train a model and ship it under ``data/pretrained`` (or ``--out``)."""
-    from gan_helpers.evaluation import format_report
-
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m gan_helpers.pretrained",
         description=__doc__,
@@ -295,7 +292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--model", choices=sorted(MODELS), default=DEFAULT_MODEL)
     length = parser.add_mutually_exclusive_group()
-    length.add_argument("--steps", type=int, help="train exactly STEPS steps")
+    length.add_argument("--steps", type=int, help="train exactly STEPS steps (default: as shipped)")
     length.add_argument("--epochs", type=int, help="train EPOCHS passes over the 60,000 digits")
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--out", type=Path, help="write here instead of data/pretrained/")
@@ -303,8 +300,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--resume", action="store_true", help="continue from the newest checkpoint")
     parser.add_argument("--no-evaluate", action="store_true", help="skip the evaluation")
     parser.add_argument(
-        "--evaluate-only", action="store_true", help="score the shipped generator, train nothing"
+        "--evaluate-only", action="store_true", help="score the saved generator, train nothing"
     )
+    return parser
+
+
+def _evaluate_only(model: str, out: Path | None) -> int:
+    from gan_helpers.evaluation import format_report
+
+    try:
+        generator = load_model_file(model_path(model, "generator", out), "generator")
+        record = json.loads(record_path(model, out).read_text(encoding="utf-8"))
+    except (OSError, PretrainedWeightsError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    record["evaluation"] = evaluation_of(generator)
+    save(record, generator=None, out=out)
+    print(format_report(record["evaluation"]))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line: train a model and ship it under ``data/pretrained`` (or ``--out``)."""
+    from gan_helpers.evaluation import format_report
+
+    parser = _parser()
     args = parser.parse_args(argv)
     spec = MODELS[args.model]
     if args.checkpoint_every < 0:
@@ -314,21 +334,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.evaluate_only:
         if args.no_evaluate or args.resume:
             parser.error("--evaluate-only trains nothing: leave out --no-evaluate and --resume")
-        try:
-            generator = load_model_file(model_path(args.model, "generator", args.out), "generator")
-            record = json.loads(record_path(args.model, args.out).read_text(encoding="utf-8"))
-        except (OSError, PretrainedWeightsError) as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 1
-        record["evaluation"] = evaluation_of(generator)
-        replace_atomically(
-            record_path(args.model, args.out),
-            lambda tmp: tmp.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8"),
-        )
-        print(format_report(record["evaluation"]))
-        return 0
-    per_epoch = 60_000 // spec.batch_size
-    steps = args.steps if args.steps is not None else (args.epochs or 20) * per_epoch
+        return _evaluate_only(args.model, args.out)
+    steps = spec.steps if args.steps is None else args.steps
+    if args.epochs is not None:
+        steps = args.epochs * (60_000 // spec.batch_size)
     if steps < 1:
         parser.error(f"--steps and --epochs must be at least 1, got {steps} steps")
     try:
@@ -343,12 +352,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TrainingDivergedError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    command = ["python -m gan_helpers.pretrained", f"--model {args.model}", f"--steps {steps}"]
-    record["command"] = " ".join([*command, f"--seed {args.seed}"])
-    save(gan, average.average, record, args.out)
+    record["command"] = (
+        f"python -m gan_helpers.pretrained --model {args.model} --steps {steps} --seed {args.seed}"
+    )
+    save(record, average.average, gan.discriminator, args.out)
     if not args.no_evaluate:
         record["evaluation"] = evaluation_of(average.average)
-        save(gan, average.average, record, args.out)
+        save(record, generator=None, out=args.out)
         print(format_report(record["evaluation"]))
     print(f"trained {steps} steps; saved to {args.out or pretrained_dir()}")
     return 0

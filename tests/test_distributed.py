@@ -16,8 +16,9 @@ What a replica cannot match, the test takes out, and says why:
   normalises its half of the batch by that half's own mean and variance, a (usually harmless)
   difference from one device, which normalises over the global batch.
 
-The ``Mirrored`` mixin adds what ``gan_helpers.gan.GAN`` lacks for ``tf.distribute``; each
-override is one suggested change to the package (see the comments).
+``GAN`` itself handles the rest: it is built, builds its optimisers in ``compile`` (inside
+the strategy's scope), reports the global mean loss, and each replica keeps its own rows of
+latents drawn for the whole global batch (``GAN.draw``).
 """
 
 from __future__ import annotations
@@ -57,41 +58,6 @@ def _train(model: str, strategy_name: str) -> dict[str, Any]:
     )
     from gan_helpers.reproducibility import seed_everything
 
-    class Mirrored:
-        """What ``GAN`` (and ``ConditionalGAN``) lack for ``tf.distribute``, as a mixin."""
-
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            # Under a strategy, fit() "builds" an unbuilt model by calling it on a training
-            # batch, i.e. the generator on images: ValueError. Both players are built already.
-            self.built = True
-
-        def compile(self, d_optimizer: Any, g_optimizer: Any, **kwargs: Any) -> None:
-            super().compile(d_optimizer, g_optimizer, **kwargs)
-            # Slots created lazily inside the first (per-replica) step fail under
-            # MirroredStrategy ("You must feed a value for placeholder tensor ..."):
-            # create them now, inside the strategy's scope.
-            self.d_optimizer.build(self.discriminator.trainable_variables)
-            self.g_optimizer.build(self.composite.trainable_variables)
-
-        def update(self, model: Any, optimizer: Any, inputs: Any, targets: Any) -> Any:
-            loss, predictions = super().update(model, optimizer, inputs, targets)
-            # Keras divides each replica's mean loss by the number of replicas, so that the
-            # gradients, summed across replicas, are those of the global batch's mean. The
-            # logged loss must be scaled back, or N devices report 1/N of the loss.
-            replicas = tf.distribute.get_strategy().num_replicas_in_sync
-            return loss * replicas, predictions
-
-        def latent_batch(self, n: Any) -> Any:
-            # Every replica runs this with the same seed state and would draw the same
-            # vectors (and digits): N devices, N identical copies of each fake. Each replica
-            # draws the global batch's inputs instead and keeps its own slice, so N devices
-            # draw exactly what one device draws (and one device draws what it always did).
-            context = tf.distribute.get_replica_context()
-            replicas, replica = context.num_replicas_in_sync, context.replica_id_in_sync_group
-            whole = super().latent_batch(n * replicas)
-            return keras.tree.map_structure(lambda t: t[replica * n : (replica + 1) * n], whole)
-
     def synchronized(layer: keras.layers.Layer) -> keras.layers.Layer:
         config = layer.get_config()
         if isinstance(layer, keras.layers.BatchNormalization):
@@ -113,11 +79,11 @@ def _train(model: str, strategy_name: str) -> dict[str, Any]:
     batches = tf.data.Dataset.from_tensor_slices(data).batch(GLOBAL_BATCH)
     with strategy.scope():
         if conditional:
-            kind = type("MirroredConditionalGAN", (Mirrored, ConditionalGAN), {})
+            kind = ConditionalGAN
             generator = build_conditional_generator()
             discriminator = build_conditional_discriminator(dropout=0.0)
         else:
-            kind = type("MirroredGAN", (Mirrored, GAN), {})
+            kind = GAN
             generator, discriminator = build_generator(), build_discriminator(dropout=0.0)
         generator = keras.models.clone_model(generator, clone_function=synchronized)
         gan = kind(generator, discriminator, seed=SEED)
