@@ -78,22 +78,13 @@ def image_strip(rows: Mapping[str, np.ndarray], *, cell_inches: float = 0.9) -> 
     for row_axes, name in zip(axes, names, strict=True):
         digits = _as_unit_images(rows[name])
         for index, ax in enumerate(row_axes):
-            ax.set_xticks([])
-            ax.set_yticks([])
-            for spine in ax.spines.values():
-                spine.set_visible(False)
+            ax.set(xticks=[], yticks=[])  # not axis("off"): the row's name is its y label
+            ax.spines[:].set_visible(False)
             if index < len(digits):
                 ax.imshow(digits[index], cmap="gray", vmin=0.0, vmax=1.0)
         row_axes[0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
     fig.tight_layout(pad=0.3)
     return fig
-
-
-def _smooth(values: Sequence[float], window: int) -> np.ndarray:
-    values = np.asarray(values, dtype=np.float64)
-    window = max(1, min(window, len(values)))
-    kernel = np.ones(window) / window
-    return np.convolve(values, kernel, mode="valid")
 
 
 def step_curves(history: Mapping[str, Sequence[float]], *, smooth: int = 25) -> Figure:
@@ -128,7 +119,8 @@ def step_curves(history: Mapping[str, Sequence[float]], *, smooth: int = 25) -> 
             values = np.asarray(history[key], dtype=np.float64)
             steps = np.arange(1, len(values) + 1)
             ax.plot(steps, values, color=colour, lw=0.5, alpha=0.3)
-            curve = _smooth(values, smooth)
+            window = max(1, min(smooth, len(values)))
+            curve = np.convolve(values, np.ones(window) / window, mode="valid")
             ax.plot(steps[len(steps) - len(curve) :], curve, color=colour, label=label)
         ax.axhline(level, color="gray", lw=0.8, ls="--", label=level_label)
         ax.set(xlabel="step", ylabel=ylabel, title=title)

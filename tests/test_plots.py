@@ -66,3 +66,10 @@ def test_architecture_diagram_with_graphviz(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("GAN_TUTORIAL_ARTIFACTS_DIR", str(tmp_path))
     image = plots.architecture_diagram(build_discriminator(), name="d")
     assert image is not None and (tmp_path / "figures" / "d.png").stat().st_size > 1000
+
+
+def test_image_strip_labels_each_row_and_draws_every_digit() -> None:
+    rows = {"step 1": np.zeros((4, 28, 28, 1), np.float32), "step 9": np.ones((3, 28, 28))}
+    fig = plots.image_strip(rows)
+    assert len(fig.axes) == 8 and sum(bool(ax.images) for ax in fig.axes) == 7
+    assert [fig.axes[0].get_ylabel(), fig.axes[4].get_ylabel()] == ["step 1", "step 9"]
