@@ -1,12 +1,7 @@
-"""The adversarial step in Keras's shape: ``GAN(keras.Model)``, trained by ``fit()``.
+"""``GAN(keras.Model)``: notebook 6's two updates as a ``train_step``, trained by ``fit()``.
 
-Notebook 7 writes :class:`GAN`: ``compile`` takes the two optimisers, ``train_step`` makes the
-two updates of notebook 6's loop (the discriminator on real digits and fakes, then the
-generator through the frozen composite), and ``fit()`` gives the loop, the progress bar and
-the history. Notebook 8 makes it conditional with :class:`ConditionalGAN`, which changes only
-what the digits change. The callbacks keep what a long run needs: the weight average
-(:class:`WeightAverage`), pictures of fixed latent points (:class:`Snapshots`) and a per-step
-record of the losses (:class:`StepHistory`).
+Notebook 7 writes :class:`GAN` and the callbacks (weight average, snapshots of fixed latent
+points, per-step history); notebook 8 writes :class:`ConditionalGAN`.
 """
 
 from __future__ import annotations

@@ -1,17 +1,8 @@
-"""The tutorial's models: the DCGAN of notebooks 3-5, its conditional form and the dense pair.
-
-- :func:`build_discriminator` (notebook 3) and :func:`build_generator` (notebook 4): the DCGAN
-  that the series trains, ships and explores;
-- :func:`build_composite` (notebook 5): the generator followed by the frozen discriminator;
-- :func:`build_conditional_generator` and :func:`build_conditional_discriminator` (notebook 8):
-  the same DCGAN told which digit to draw, the digit an explicit second input;
-- :func:`build_published_generator` (notebook 4): the DCGAN generator as the Brownlee tutorial
-  published it, built only to compare its cost;
-- :func:`build_mlp_generator` and :func:`build_mlp_discriminator` (notebook 9): the dense GAN.
-
-Every generator maps ``latent_dim`` numbers (and, if conditional, a digit) to a 28x28x1 image
-in [-1, 1] (tanh), the range :func:`gan_helpers.data.to_model_range` puts MNIST in; every
-discriminator maps an image (and a digit) to one probability, "this is a real digit".
+"""The tutorial's models, each introduced by a notebook: the DCGAN's discriminator (3) and
+generator (4), the composite that trains the generator through the frozen discriminator (5), the
+same DCGAN told which digit to draw (8), the published Brownlee generator (4, for its cost) and
+the dense MLP pair (9). Generators draw 28x28x1 images in [-1, 1]; discriminators return the
+probability that an image (of a given digit) is real.
 """
 
 from __future__ import annotations

@@ -1,22 +1,12 @@
 """The shipped DCGANs: the command that trains them, and how notebooks load them.
 
-``python -m gan_helpers.pretrained --model dcgan`` (or ``make pretrain``) trains a model from
-scratch with the :class:`~gan_helpers.gan.GAN` that notebook 7 writes, evaluates it and writes
-into ``data/pretrained/`` (or ``--out DIR``):
-
-- ``<model>_generator.keras`` (the weight average, which draws the cleaner digits) and
-  ``<model>_discriminator.keras``;
-- ``<model>.json``: command, seed, steps, training time, machine, evaluation and a thinned
-  history of the losses.
-
-Checkpoints (``tf.train.Checkpoint``) go to ``<out>/checkpoints/<model>-seed<seed>/`` every
-``--checkpoint-every`` steps. After a crash, a reboot or Ctrl-C, run the same command with
-``--resume``: training continues from the newest checkpoint and ends with the same weights,
-bit for bit, as an unbroken run on the same machine. Every step's batch and random numbers
-follow from (seed, step) and the saved random-generator states, so nothing else is needed.
-
-Notebooks load the files with Keras's safe mode on; a file that carries code is refused
-(:func:`gan_helpers.model_files.load_model_file`).
+``python -m gan_helpers.pretrained --model dcgan|cdcgan`` (``make pretrain``) trains a model with
+notebook 7's :class:`~gan_helpers.gan.GAN`, evaluates it and writes ``<model>_generator.keras``
+(the weight average), ``<model>_discriminator.keras`` and ``<model>.json`` (command, seed, steps,
+time, machine, evaluation, history) into ``data/pretrained/`` or ``--out DIR``. Checkpoints
+(``tf.train.Checkpoint``) go to ``<out>/checkpoints/<model>-seed<seed>/``; after a crash the same
+command with ``--resume`` ends with the same weights, bit for bit, as an unbroken run: every
+step's batch follows from (seed, step), and the random-generator states are in the checkpoint.
 """
 
 from __future__ import annotations
@@ -72,9 +62,6 @@ class ModelSpec:
             seed=seed,
         )
         gan.compile(d_optimizer=adam(), g_optimizer=adam())
-        # Built now, so that a checkpoint can restore their slots before the first step.
-        gan.d_optimizer.build(gan.discriminator.trainable_variables)
-        gan.g_optimizer.build(gan.composite.trainable_variables)
         return gan
 
 
@@ -220,6 +207,11 @@ def train(
     directory = (out or artifacts_dir()) / "checkpoints" / f"{model}-seed{seed}"
     manager = tf.train.CheckpointManager(checkpoint, directory, max_to_keep=2)
     start = 0
+    if manager.latest_checkpoint and not resume:
+        raise FileExistsError(
+            f"{directory} already holds checkpoints: add --resume to continue that run, or "
+            "delete the folder to start from step 0."
+        )
     if resume and manager.latest_checkpoint:
         checkpoint.restore(manager.latest_checkpoint).assert_consumed()
         start = int(gan.d_optimizer.iterations)
@@ -231,7 +223,8 @@ def train(
     saver = CheckpointEvery(manager, checkpoint_every, start, seconds)
     if start < steps:
         data = batches(arrays, spec.batch_size, seed, start, steps)
-        gan.fit(data, epochs=1, callbacks=[average, saver, history])
+        # shuffle=False: the batches are already shuffled by (seed, epoch).
+        gan.fit(data, epochs=1, shuffle=False, callbacks=[average, saver, history])
     record = {
         "model": model,
         "description": spec.description,
@@ -349,7 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             checkpoint_every=args.checkpoint_every,
             resume=args.resume,
         )
-    except TrainingDivergedError as error:
+    except (TrainingDivergedError, FileExistsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     record["command"] = (
