@@ -1,12 +1,4 @@
-"""MNIST, loaded once and checked to be the real thing, and its two pixel scales (notebook 2).
-
-:func:`load_mnist` reads ``data/mnist.npz`` (the file ``keras.datasets.mnist`` downloads);
-when the file is missing it downloads MNIST through Keras and keeps a verified copy there,
-so later runs work offline. Whatever is wrong with the file, the reader sees one
-:class:`MnistDataError` that names the file and says how to fix it.
-:func:`to_model_range` scales digits to the generators' [-1, 1]; :func:`to_unit_range`
-brings images back to [0, 1] for plots and pixel distances.
-"""
+"""MNIST, loaded once and checked to be the real thing, and its two pixel scales (notebook 2)."""
 
 from __future__ import annotations
 
@@ -34,21 +26,18 @@ MNIST_ARRAYS: dict[str, tuple[tuple[int, ...], str]] = {
     "y_test": ((10000,), "ddeff807876a9661a1110d45c266c86239a3a1b7d37da0c3716a7a683c852ff5"),
 }
 _GOOD_COPY = "a good mnist.npz (the file keras.datasets.mnist downloads to ~/.keras/datasets/)"
-_FIX = f"Fix: delete it and run again to download a fresh copy, or copy {_GOOD_COPY} into data/"
 # What np.load raises for a damaged file besides ValueError: zlib.error for a compressed
 # member whose bytes were cut or altered, EOFError for an empty file.
 _DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, ValueError)
 
 
 class MnistDataError(Exception):
-    """The MNIST file is missing, unreadable or not the genuine data set; the message says
-    which file and how to fix it."""
+    """The MNIST file is missing, unreadable or not genuine; the message says how to fix it."""
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: arrays have no ==
 class Mnist:
-    """The four MNIST arrays as ``keras.datasets.mnist.load_data()`` returns them: uint8
-    images ``(N, 28, 28)`` with values 0-255 and uint8 digits 0-9."""
+    """The four arrays of ``keras.datasets.mnist.load_data()``: uint8 images and digits."""
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -69,10 +58,8 @@ def sha256_of(array: np.ndarray) -> str:
 def load_mnist(path: Path | None = None, *, download: bool = True) -> Mnist:
     """Load MNIST from ``path`` (default ``data/mnist.npz``) and verify every array.
 
-    If the file does not exist and ``download`` is true, MNIST is fetched with
-    ``keras.datasets.mnist.load_data()``, verified, and saved to ``path``. An existing file
-    is never replaced: a damaged one is reported, so the reader learns about it.
-    Raises :class:`MnistDataError` naming the file and the fix.
+    A missing file is downloaded through Keras (if ``download``), verified and saved there;
+    an existing file is never replaced. Problems raise :class:`MnistDataError`.
     """
     target = Path(path) if path is not None else data_dir() / "mnist.npz"
     if target.exists():
@@ -82,7 +69,20 @@ def load_mnist(path: Path | None = None, *, download: bool = True) -> Mnist:
             f"{target} does not exist and download=False. Copy {_GOOD_COPY} to that path (by "
             "default in the project's data/ folder), or call load_mnist(download=True)."
         )
-    mnist = _verified(_download(target), lambda problem: _bad_download(target, problem))
+    try:  # keras imported here: a broken Keras install also gets the clear error
+        import keras
+
+        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+    except Exception as exc:  # Keras wraps network failures in several types
+        raise MnistDataError(
+            f"{target} does not exist and downloading MNIST failed ({type(exc).__name__}: "
+            f"{exc}). Without internet, copy {_GOOD_COPY} to {target}, then run again."
+        ) from None
+    arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+    # The bad bytes are in Keras's cache, not yet at ``target``: say where to delete them.
+    where = f"the MNIST copy downloaded by keras.datasets.mnist (for {target})"
+    fix = f"delete ~/.keras/datasets/mnist.npz and run again, or copy a good mnist.npz to {target}."
+    mnist = _verified(arrays, lambda problem: MnistDataError(f"{where} {problem}. Fix: {fix}"))
     try:  # Compressed like the file Keras ships (about 11 MB instead of 55 MB).
         replace_atomically(target, lambda tmp: np.savez_compressed(tmp, **mnist.arrays()))
     except OSError as exc:  # the verified arrays are usable; only the cache failed
@@ -95,11 +95,10 @@ def load_mnist(path: Path | None = None, *, download: bool = True) -> Mnist:
 
 
 def to_model_range(images: np.ndarray) -> np.ndarray:
-    """Scale uint8 digits to float32 ``(N, 28, 28, 1)`` in ``[-1, 1]``.
+    """Scale uint8 digits (N, 28, 28[, 1]) to float32 ``(N, 28, 28, 1)`` in ``[-1, 1]``.
 
-    The generators end in ``tanh``, whose outputs lie in ``[-1, 1]``; real images must share
-    that range or the discriminator could tell real from fake by brightness alone.
-    Accepts ``(N, 28, 28)`` or ``(N, 28, 28, 1)``; 0 maps to -1.0 and 255 to 1.0 exactly.
+    The generators end in ``tanh``: real images must share its range, or the discriminator
+    could tell real from fake by brightness alone.
     """
     images = np.asarray(images)
     if images.dtype != np.uint8:
@@ -119,10 +118,9 @@ def to_model_range(images: np.ndarray) -> np.ndarray:
 
 
 def to_unit_range(images: np.ndarray) -> np.ndarray:
-    """Images as float32 in ``[0, 1]``, the range of matplotlib and the pixel measures.
+    """uint8 or ``[-1, 1]`` images as float32 in ``[0, 1]`` (for plots and pixel measures).
 
-    uint8 digits are divided by 255; floats are taken to be in the models' ``[-1, 1]`` and
-    clipped, because a generator's output can stray a little outside it. The shape is kept.
+    Floats are clipped, because a generator's output can stray a little outside ``[-1, 1]``.
     """
     images = np.asarray(images)
     if images.dtype == np.uint8:
@@ -144,14 +142,9 @@ def training_labels(mnist: Mnist | None = None) -> np.ndarray:
 
 
 def _bad_file(path: Path, problem: str) -> MnistDataError:
-    return MnistDataError(f"{path}: {problem}. {_FIX}.")
-
-
-def _bad_download(path: Path, problem: str) -> MnistDataError:
-    # The bad bytes are in Keras's cache, not yet at ``path``: say where to delete them.
     return MnistDataError(
-        f"the MNIST copy downloaded by keras.datasets.mnist (for {path}) {problem}. Fix: "
-        f"delete ~/.keras/datasets/mnist.npz and run again, or copy a good mnist.npz to {path}."
+        f"{path}: {problem}. Fix: delete it and run again to download a fresh copy, or copy "
+        f"{_GOOD_COPY} into data/."
     )
 
 
@@ -195,17 +188,3 @@ def _verified(arrays: Mapping[str, np.ndarray], fail: Callable[[str], MnistDataE
         if sha256_of(array) != digest:
             raise fail(f"array {key!r} failed its SHA-256 checksum: its values were altered")
     return Mnist(**{key: np.asarray(arrays[key]) for key in MNIST_ARRAYS})
-
-
-def _download(target: Path) -> dict[str, np.ndarray]:
-    """Fetch MNIST through Keras, which caches it under ``~/.keras/datasets``."""
-    try:
-        import keras  # inside the try: a broken Keras install also gets the clear error
-
-        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
-    except Exception as exc:  # Keras wraps network failures in several types
-        raise MnistDataError(
-            f"{target} does not exist and downloading MNIST failed ({type(exc).__name__}: "
-            f"{exc}). Without internet, copy {_GOOD_COPY} to {target}, then run again."
-        ) from None
-    return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}

@@ -1,14 +1,7 @@
 """How good is a generator? Five measures against real MNIST, in one report (notebook 10).
 
-A GAN's losses say little about its images, so notebook 10 scores generators from outside,
-with the classifier of :mod:`gan_helpers.classifier` and the measures of
-:mod:`gan_helpers.metrics`: the classifier score (10 at best); the Fréchet distance of
-classifier features to the test digits, next to its floor, the distance of real training
-digits, which no generator beats; the class balance; the nearest-neighbour distance to the
-training set and the near-copy share (memorisation); and the Parzen-window log-likelihood of
-Goodfellow et al. (2014), for comparison with the papers. :func:`evaluate_generator`
-computes them all, :func:`format_report` prints them, and :func:`quick_score` gives the
-classifier score alone in seconds, for live training runs.
+:func:`evaluate_generator` computes them all, :func:`format_report` prints them, and
+:func:`quick_score` gives the classifier score alone in seconds, for live training runs.
 """
 
 from __future__ import annotations
@@ -21,13 +14,9 @@ import keras
 import numpy as np
 
 from gan_helpers import metrics
-from gan_helpers.classifier import ClassifierOutputs, classify, load_classifier
+from gan_helpers.classifier import classify, load_classifier
 from gan_helpers.data import Mnist, load_mnist, to_unit_range
 from gan_helpers.models import DIGITS, generate, is_conditional, latent_dim_of
-
-# The last 10,000 training digits choose the Parzen width; the other 50,000 are the
-# reference for nearest-neighbour distances, so no image plays both roles.
-VALIDATION_SIZE = 10_000
 
 # Real-data statistics, computed once per process. The caches hold the classifier and the
 # MNIST object they were computed for (both hashed by identity), so the keys stay valid.
@@ -43,15 +32,14 @@ def _test_stats(classifier: keras.Model, mnist: Mnist) -> tuple[np.ndarray, np.n
 @functools.lru_cache(maxsize=4)
 def _frechet_floor(classifier: keras.Model, mnist: Mnist, n_samples: int) -> float:
     """Fréchet distance of ``n_samples`` real training digits to the test digits."""
-    features = classify(classifier, mnist.x_train[:n_samples]).features
-    stats = metrics.gaussian_stats(features)
+    stats = metrics.gaussian_stats(classify(classifier, mnist.x_train[:n_samples]).features)
     return metrics.frechet_from_stats(*stats, *_test_stats(classifier, mnist))
 
 
 def _pixels(mnist: Mnist) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Flat [0, 1] pixels: nearest-neighbour reference (the first 50,000 training digits),
-    Parzen validation (the last 10,000) and test digits. Made anew each time: 200 MB."""
-    split = len(mnist.x_train) - VALIDATION_SIZE
+    Parzen validation (the last 10,000: no image plays both roles) and test digits (200 MB)."""
+    split = len(mnist.x_train) - 10_000
     parts = (mnist.x_train[:split], mnist.x_train[split:], mnist.x_test)
     return tuple(to_unit_range(part).reshape(len(part), -1) for part in parts)
 
@@ -71,7 +59,7 @@ def _generate(generator: Any, n_samples: int, seed: int, batch_size: int) -> np.
 
 
 def quick_score(generator: Any, n_samples: int = 2000, seed: int = 0) -> float:
-    """The classifier score of ``n_samples`` images: a few seconds, for live training runs.
+    """The classifier score of ``n_samples`` images in a few seconds, for live training runs.
 
     Noisier than :func:`evaluate_generator`'s 10,000-sample score; compare at one ``n_samples``.
     """
@@ -88,25 +76,15 @@ def evaluate_generator(
     mnist: Mnist | None = None,
     batch_size: int = 500,
 ) -> dict[str, Any]:
-    """Score ``generator`` with all five measures on ``n_samples`` images.
+    """Score ``generator`` with all five measures on ``n_samples`` images (a dict).
 
-    Latent vectors come from ``np.random.default_rng(seed)``, so a fixed seed scores the
-    same images every time; a conditional generator draws the digits 0-9 in turn. With
-    fewer samples every estimate is noisier and ``fd_ratio`` reads lower (the floor's
-    small-sample bias is a larger share of it): compare at one ``n_samples``. Keys:
-
-    * ``classifier_score`` (up to 10); ``frechet_distance`` to the 10,000 test digits;
-      ``frechet_floor`` (``n_samples`` training digits to the test digits) and ``fd_ratio``
-      (about 1 is as good as real data);
-    * ``class_fractions`` (10) and ``class_kl`` (0 is balanced);
-    * ``nn_distance_generated_mean`` and ``nn_distance_test_mean``: mean distance ([0, 1]
-      pixels) to the nearest of the first 50,000 training digits, for generated and
-      ``n_samples`` test digits; ``near_copy_share`` and ``near_copy_threshold``
-      (:func:`~gan_helpers.metrics.near_copy_share`; about 0.01 is normal);
-    * ``parzen_log_likelihood`` (mean over the test set, nats), its ``_stderr`` and the
-      ``parzen_sigma`` chosen on the last 10,000 training digits;
-    * ``n_samples``; for a conditional generator, ``digit_accuracy``: the share of images
-      the classifier reads as the digit they were asked for.
+    A fixed ``seed`` scores the same images; a conditional generator draws 0-9 in turn (and
+    gets ``digit_accuracy``). Compare at one ``n_samples``: fewer make ``fd_ratio`` read lower.
+    Keys: ``classifier_score`` (max 10), ``frechet_distance``, ``frechet_floor`` (real training
+    digits' distance), ``fd_ratio`` (about 1 is as good as real), ``class_fractions``,
+    ``class_kl`` (0 is balanced), ``nn_distance_generated_mean``, ``nn_distance_test_mean``,
+    ``near_copy_share`` (about 0.01 is normal), ``near_copy_threshold``,
+    ``parzen_log_likelihood`` (nats), its ``_stderr``, ``parzen_sigma``, ``n_samples``.
     """
     if n_samples < 2:
         raise ValueError(f"n_samples must be at least 2, got {n_samples}")
@@ -115,19 +93,10 @@ def evaluate_generator(
     images = _generate(generator, n_samples, seed, batch_size)
     outputs = classify(classifier, images, batch_size=batch_size)
     floor = _frechet_floor(classifier, mnist, n_samples)
-    scores = _classifier_measures(outputs, _test_stats(classifier, mnist), floor)
-    if is_conditional(generator):
-        read = outputs.probabilities.argmax(axis=1)
-        scores["digit_accuracy"] = float(np.mean(read == np.arange(n_samples) % DIGITS))
-    return {**scores, **_pixel_measures(to_unit_range(images), mnist, batch_size)}
-
-
-def _classifier_measures(
-    outputs: ClassifierOutputs, test_stats: tuple[np.ndarray, np.ndarray], floor: float
-) -> dict[str, Any]:
-    fd = metrics.frechet_from_stats(*metrics.gaussian_stats(outputs.features), *test_stats)
+    stats = metrics.gaussian_stats(outputs.features)
+    fd = metrics.frechet_from_stats(*stats, *_test_stats(classifier, mnist))
     fractions = metrics.class_histogram(outputs.probabilities)
-    return {
+    scores: dict[str, Any] = {
         "classifier_score": metrics.classifier_score(outputs.probabilities),
         "frechet_distance": fd,
         "frechet_floor": floor,
@@ -135,10 +104,10 @@ def _classifier_measures(
         "class_fractions": [float(f) for f in fractions],
         "class_kl": metrics.kl_from_uniform(fractions),
     }
-
-
-def _pixel_measures(generated: np.ndarray, mnist: Mnist, batch_size: int) -> dict[str, Any]:
-    n_samples = len(generated)
+    if is_conditional(generator):
+        read = outputs.probabilities.argmax(axis=1)
+        scores["digit_accuracy"] = float(np.mean(read == np.arange(n_samples) % DIGITS))
+    generated = to_unit_range(images)
     reference, validation, test = _pixels(mnist)
     test_nn = _test_distances(mnist, n_samples)
     generated_nn = metrics.nearest_neighbours(generated, reference)[1]
@@ -146,6 +115,7 @@ def _pixel_measures(generated: np.ndarray, mnist: Mnist, batch_size: int) -> dic
     sigma = metrics.select_parzen_sigma(generated, validation, batch_size=batch_size)
     log_likelihoods = metrics.parzen_log_likelihood(generated, test, sigma, batch_size)
     return {
+        **scores,
         "nn_distance_generated_mean": float(generated_nn.mean()),
         "nn_distance_test_mean": float(test_nn.mean()),
         "near_copy_share": copies,
@@ -158,11 +128,8 @@ def _pixel_measures(generated: np.ndarray, mnist: Mnist, batch_size: int) -> dic
 
 
 def format_report(scores: dict[str, Any]) -> str:
-    """A short aligned table of :func:`evaluate_generator`'s results for notebooks.
-
-    Values are rounded (score 2 decimals, distances 1-2, KL 3, Parzen 0) so that float
-    noise between runs does not change the printed text.
-    """
+    """An aligned table of :func:`evaluate_generator`'s results, rounded so that float noise
+    between runs does not change the text."""
     s = scores
 
     def f(key: str, decimals: int, scale: float = 1.0) -> str:
@@ -171,28 +138,21 @@ def format_report(scores: dict[str, Any]) -> str:
 
     tail = f"{100 * metrics.NEAR_COPY_QUANTILE:g} %"
     percents = " ".join(f"{100 * v:.0f}" for v in s["class_fractions"])
+    nn_note = f"real test digits {f('nn_distance_test_mean', 2)}; much lower suggests copying"
+    copy_note = (
+        f"nearer than {f('near_copy_threshold', 2)}, as {tail} of test digits are; "
+        f"far above {tail} is copying"
+    )
+    parzen_note = f"± {f('parzen_log_likelihood_stderr', 1)} nats, sigma {f('parzen_sigma', 2)}"
     rows = [
         ("Samples", str(int(s["n_samples"])), ""),
         ("Classifier score", f("classifier_score", 2), "max 10, higher is better"),
         ("Fréchet distance", f("frechet_distance", 1), f"real-data floor {f('frechet_floor', 1)}"),
         ("FD / floor", f("fd_ratio", 1), "1 is as good as real digits"),
         ("Class KL", f("class_kl", 3), f"0 is balanced; % per digit: {percents}"),
-        (
-            "NN distance",
-            f("nn_distance_generated_mean", 2),
-            f"real test digits {f('nn_distance_test_mean', 2)}; much lower suggests copying",
-        ),
-        (
-            "Near copies",
-            f"{f('near_copy_share', 1, 100)} %",
-            f"nearer than {f('near_copy_threshold', 2)}, as {tail} of test digits are; "
-            f"far above {tail} is copying",
-        ),
-        (
-            "Parzen log-lik.",
-            f("parzen_log_likelihood", 0),
-            f"± {f('parzen_log_likelihood_stderr', 1)} nats, sigma {f('parzen_sigma', 2)}",
-        ),
+        ("NN distance", f("nn_distance_generated_mean", 2), nn_note),
+        ("Near copies", f"{f('near_copy_share', 1, 100)} %", copy_note),
+        ("Parzen log-lik.", f("parzen_log_likelihood", 0), parzen_note),
     ]
     if "digit_accuracy" in s:
         note = "samples the classifier reads as the digit they were asked for"

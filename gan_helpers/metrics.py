@@ -1,10 +1,6 @@
 """Measures of a set of generated digits, as plain NumPy functions (notebook 10).
 
-Classifier outputs feed :func:`classifier_score`, :func:`frechet_distance`,
-:func:`class_histogram` and :func:`kl_from_uniform`; pixels in [0, 1] feed
-:func:`nearest_neighbours` (also the latent explorer's search, notebook 11),
-:func:`near_copy_share` and the Parzen window (:func:`parzen_log_likelihood`,
-:func:`select_parzen_sigma`). :mod:`gan_helpers.evaluation` runs them all on a generator.
+:mod:`gan_helpers.evaluation` runs them all on a generator.
 """
 
 from __future__ import annotations
@@ -30,8 +26,7 @@ def _plogq(p: np.ndarray, q: np.ndarray | float) -> np.ndarray:
 def classifier_score(probabilities: np.ndarray) -> float:
     """``exp(mean_x KL(p(y|x) || p(y)))``, the MNIST analogue of the Inception Score.
 
-    ``p(y)`` is the mean of the rows of ``probabilities`` (N, 10). Confident predictions
-    spread evenly over the ten classes give 10; one class for every image gives 1.
+    Confident predictions spread evenly over the ten classes give 10; one class gives 1.
     """
     probabilities = np.asarray(probabilities, dtype=np.float64)
     marginal = probabilities.mean(axis=0, keepdims=True)
@@ -49,11 +44,9 @@ def gaussian_stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def frechet_from_stats(
     mu_a: np.ndarray, cov_a: np.ndarray, mu_b: np.ndarray, cov_b: np.ndarray
 ) -> float:
-    """``||mu_a - mu_b||^2 + tr(S_a + S_b - 2 (S_a S_b)^{1/2})`` for two Gaussians.
-
-    ``S_a S_b`` has the eigenvalues of the symmetric ``S_a^{1/2} S_b S_a^{1/2}``, which
-    ``eigvalsh`` finds reliably; round-off below zero is clipped.
-    """
+    """``||mu_a - mu_b||^2 + tr(S_a + S_b - 2 (S_a S_b)^{1/2})`` for two Gaussians."""
+    # S_a S_b has the eigenvalues of the symmetric S_a^1/2 S_b S_a^1/2, which eigvalsh finds
+    # reliably; round-off below zero is clipped.
     values, vectors = np.linalg.eigh(cov_a)
     sqrt_a = (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
     middle = sqrt_a @ cov_b @ sqrt_a
@@ -66,8 +59,7 @@ def frechet_from_stats(
 def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
     """Fréchet distance between Gaussians fitted to two feature sets (rows are samples).
 
-    With few samples the estimate is biased upwards, so compare distances computed from the
-    same number of samples.
+    Biased upwards with few samples: compare distances from the same number of samples.
     """
     return frechet_from_stats(*gaussian_stats(features_a), *gaussian_stats(features_b))
 
@@ -79,10 +71,7 @@ def class_histogram(probabilities: np.ndarray) -> np.ndarray:
 
 
 def kl_from_uniform(fractions: np.ndarray) -> float:
-    """``KL(fractions || uniform)`` in nats: 0 for balanced classes, ``log(K)`` for one class.
-
-    ``fractions`` is normalised to sum to 1 first; empty classes contribute 0.
-    """
+    """``KL(fractions || uniform)`` in nats: 0 if balanced, ``log(K)`` for a single class."""
     fractions = np.asarray(fractions, dtype=np.float64)
     if fractions.ndim != 1 or np.any(fractions < 0) or fractions.sum() <= 0:
         raise ValueError("fractions must be a non-negative 1-D array with a positive sum")
@@ -117,10 +106,8 @@ def nearest_neighbours(
 ) -> tuple[np.ndarray, np.ndarray]:
     """For each query image, the index of its nearest ``reference`` image and the distance.
 
-    Images are flattened; pass pixels in [0, 1]. ``||a - b||^2 = ||a||^2 - 2 a.b + ||b||^2``
-    turns the Euclidean search into float32 matrix products, ``batch_size`` queries at a
-    time; near-duplicates carry a round-off of about 1e-3. To search one reference often,
-    flatten it to float32 and pass ``reference_sq = squared_norms(reference)``, computed once.
+    Pass pixels in [0, 1]; the search is float32 matrix products (round-off about 1e-3). To
+    search one flat float32 reference often, pass ``reference_sq=squared_norms(reference)``.
     """
     queries, reference = _flat(queries), _flat(reference)
     reference_sq = squared_norms(reference) if reference_sq is None else reference_sq
@@ -141,11 +128,9 @@ def near_copy_share(
 ) -> tuple[float, float]:
     """Share of generated images nearer the training set than nearly all unseen real digits.
 
-    Both are :func:`nearest_neighbours` distances to the training digits, ``real_distances``
-    for digits the generator never saw (the test set). The threshold is their ``quantile``
-    (1 %). Returns ``(share, threshold)``: about ``quantile`` for a generator that draws new
-    digits, far above for one that replays training digits. The mean distance cannot tell
-    that from a generator that merely leaves out unusual digits: this tail can.
+    Both are :func:`nearest_neighbours` distances to the training digits; the threshold is
+    the ``quantile`` of ``real_distances`` (test digits). Returns ``(share, threshold)``:
+    about ``quantile`` for new digits, far above for a generator that replays training digits.
     """
     if not 0.0 < quantile < 1.0:
         raise ValueError(f"quantile must be between 0 and 1, got {quantile!r}")
@@ -183,9 +168,7 @@ def parzen_log_likelihood(
 ) -> np.ndarray:
     """Log-likelihood (nats) of each of ``points`` under a Gaussian KDE on ``samples``.
 
-    ``log p(x) = logsumexp_s(-||x - s||^2 / (2 sigma^2)) - log N - d/2 log(2 pi sigma^2)``:
-    the Parzen-window estimate of Goodfellow et al. (2014). Pass pixels in [0, 1] to compare
-    with their table.
+    The Parzen-window estimate of Goodfellow et al. (2014); pass pixels in [0, 1].
     """
     return _parzen(samples, points, [sigma], batch_size)[0]
 

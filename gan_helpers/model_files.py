@@ -1,11 +1,5 @@
-"""Loading a shipped ``.keras`` file without running code from it, or one clear error.
-
-The notebooks load two kinds of shipped model files: the pretrained GANs
-(:mod:`gan_helpers.pretrained`) and the evaluation classifier (:mod:`gan_helpers.classifier`).
-Both go through :func:`load_model_file`, so a damaged file, a file that is not a Keras model
-or one that carries code gets one message naming the file and how to fix it, instead of
-whatever Keras raises.
-"""
+"""Loading a shipped ``.keras`` file (pretrained GANs, the classifier) without running code
+from it, or one clear error naming the file and the fix."""
 
 from __future__ import annotations
 
@@ -19,10 +13,6 @@ import keras
 from gan_helpers.models import IMAGE_SHAPE
 
 ROLES = ("generator", "discriminator")
-EXPECTED = {
-    "generator": "(n, latent_dim) latent vectors (and digits) to (n, 28, 28, 1) images",
-    "discriminator": "(n, 28, 28, 1) images (and digits) to (n, 1) probabilities",
-}
 
 
 class PretrainedWeightsError(Exception):
@@ -32,20 +22,28 @@ class PretrainedWeightsError(Exception):
 def load_model_file(path: Path, role: str | None = None, *, fix: str = "") -> keras.Model:
     """Load a ``.keras`` file without running any code from it; one clear error otherwise.
 
-    A file whose model contains code (a ``Lambda`` layer stores its Python function in the
-    file) is refused before Keras reads it, and Keras's safe mode is on besides. With a
-    ``role`` ("generator" or "discriminator") the model's shapes must fit that role, as a
-    (conditional) generator's or discriminator's do. Every problem raises
-    :class:`PretrainedWeightsError` naming the file, with ``fix`` appended.
+    A model with code (``Lambda`` layers) is refused before Keras reads it, and safe mode is on
+    besides. A ``role`` ("generator" or "discriminator") must fit the model's shapes. Every
+    problem raises :class:`PretrainedWeightsError` naming the file, with ``fix`` appended.
     """
     path, fix = Path(path), f" {fix}" if fix else ""
     if role is not None and role not in ROLES:
         raise ValueError(f"role must be one of {ROLES} or None, got {role!r}")
     if not path.is_file():
         raise PretrainedWeightsError(f"{path} does not exist.{fix}")
-    if not zipfile.is_zipfile(path):
+    if not zipfile.is_zipfile(path):  # as every .keras file is
+        with open(path, "rb") as file:
+            starts_like_zip = file.read(4) == b"PK\x03\x04"
+        size = path.stat().st_size
+        what = (
+            "it is truncated or damaged (it starts like a Keras zip archive but does not end like "
+            "one)"
+            if starts_like_zip
+            else "it is not a Keras file (a .keras file is a zip archive)"
+        )
         raise PretrainedWeightsError(
-            f"{path} could not be loaded: {_not_a_zip(path)}.{fix}"
+            f"{path} could not be loaded: {what}; {size:,} bytes{', empty' if size == 0 else ''}"
+            f".{fix}"
         ) from None
     code = _code_in_archive(path)
     if code:
@@ -67,25 +65,16 @@ def load_model_file(path: Path, role: str | None = None, *, fix: str = "") -> ke
     if role is not None and not _fits(model, role):
         other = [name for name in ROLES if _fits(model, name)]
         guess = f", which is what a {other[0]} does" if other else ""
+        expected = {
+            "generator": "(n, latent_dim) latent vectors (and digits) to (n, 28, 28, 1) images",
+            "discriminator": "(n, 28, 28, 1) images (and digits) to (n, 1) probabilities",
+        }[role]
         raise PretrainedWeightsError(
             f"{path} holds a model that maps {_shapes(model)[0]} to {_shapes(model)[1]}{guess}; "
-            f"a {role} maps {EXPECTED[role]}. The file holds another architecture than its "
+            f"a {role} maps {expected}. The file holds another architecture than its "
             f"name says.{fix}"
         )
     return model
-
-
-def _not_a_zip(path: Path) -> str:
-    """What a file that is not a zip archive (as every .keras file is) looks like instead."""
-    with open(path, "rb") as file:
-        starts_like_zip = file.read(4) == b"PK\x03\x04"
-    size = path.stat().st_size
-    what = (
-        "it is truncated or damaged (it starts like a Keras zip archive but does not end like one)"
-        if starts_like_zip
-        else "it is not a Keras file (a .keras file is a zip archive)"
-    )
-    return f"{what}; {size:,} bytes{', empty' if size == 0 else ''}"
 
 
 def _code_in_archive(path: Path) -> list[str]:

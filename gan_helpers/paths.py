@@ -1,9 +1,5 @@
-"""Where the tutorial keeps its files.
-
-``data/`` holds what the notebooks read (MNIST, the shipped pretrained weights);
-``artifacts/`` holds what they write (checkpoints, GIFs, figures, caches). Both sit
-at the project root so every notebook finds them whatever its working directory.
-Set ``GAN_TUTORIAL_DATA_DIR`` or ``GAN_TUTORIAL_ARTIFACTS_DIR`` to move them.
+"""Where the tutorial keeps its files: ``data/`` (what the notebooks read) and ``artifacts/``
+(what they write), at the project root; ``GAN_TUTORIAL_DATA_DIR`` / ``_ARTIFACTS_DIR`` move them.
 """
 
 from __future__ import annotations
@@ -13,15 +9,11 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 
-_PACKAGE_DIR = Path(__file__).resolve().parent
-
 
 def project_root() -> Path:
     """The checkout that holds ``pyproject.toml`` (the package is installed editable)."""
-    candidate = _PACKAGE_DIR.parent
-    if (candidate / "pyproject.toml").is_file():
-        return candidate
-    return Path.cwd()
+    candidate = Path(__file__).resolve().parent.parent
+    return candidate if (candidate / "pyproject.toml").is_file() else Path.cwd()
 
 
 def data_dir() -> Path:
@@ -31,13 +23,9 @@ def data_dir() -> Path:
 
 
 def artifacts_dir(*parts: str) -> Path:
-    """A gitignored folder for generated files, created on first use.
-
-    ``artifacts_dir("checkpoints")`` gives ``<root>/artifacts/checkpoints``.
-    """
+    """A gitignored folder for generated files, created on first use: ``artifacts/<parts>``."""
     override = os.environ.get("GAN_TUTORIAL_ARTIFACTS_DIR")
-    base = Path(override) if override else project_root() / "artifacts"
-    path = base.joinpath(*parts)
+    path = (Path(override) if override else project_root() / "artifacts").joinpath(*parts)
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -45,11 +33,9 @@ def artifacts_dir(*parts: str) -> Path:
 def replace_atomically(target: Path, write: Callable[[Path], object]) -> Path:
     """Let ``write(tmp)`` create a temporary file beside ``target``, then rename it into place.
 
-    A crash or a full disk mid-write leaves the previous ``target`` untouched, never half a
-    file: the data reach the disk (``fsync``) before the rename. The temporary name keeps
-    ``target``'s suffix because Keras picks the format from it. The writer creates the file
-    itself (``mkstemp`` would make it private to its owner), so the result gets the usual
-    permissions and can be shared and committed.
+    A crash mid-write leaves the old ``target`` whole (the data are fsynced before the rename).
+    The temporary name keeps the suffix (Keras picks the format from it); the writer creates
+    the file itself, so it gets the usual permissions (``mkstemp`` would make it private).
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(

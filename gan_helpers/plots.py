@@ -1,9 +1,6 @@
 """Figures for the notebooks, so that the notebooks can stay about GANs.
 
-The toy GAN's panels (notebook 1), digit grids (notebook 2 on), architecture diagrams
-(notebooks 3-4), rows of digits, training curves and progress GIFs (notebook 6 on) and the
-nearest-distance histograms (notebook 10). Every function draws with matplotlib, returns
-the figure, and leaves showing it to the notebook.
+Each function draws with matplotlib and returns the figure; the notebook shows it.
 """
 
 from __future__ import annotations
@@ -23,7 +20,6 @@ from gan_helpers.paths import artifacts_dir
 
 _REAL_COLOUR = "#1f77b4"
 _FAKE_COLOUR = "#d62728"
-_CRITIC_COLOUR = "#2ca02c"
 
 
 def _as_unit_images(images: np.ndarray) -> np.ndarray:
@@ -38,21 +34,12 @@ def digit_grid(
     ncols: int = 10,
     titles: Sequence[str] | None = None,
     suptitle: str | None = None,
-    cell_inches: float = 0.9,
 ) -> Figure:
-    """A grid of digits, white on black as MNIST stores them (notebook 2).
-
-    ``images`` may be uint8 (0-255) or model-range floats in [-1, 1]; ``titles`` puts a
-    small caption over each digit (labels, predictions, scores ...).
-    """
+    """A grid of digits (uint8 or in [-1, 1]), white on black, ``titles`` over them (notebook 2)."""
     digits = _as_unit_images(images)
     nrows = int(np.ceil(len(digits) / ncols))
-    fig, axes = plt.subplots(
-        nrows,
-        ncols,
-        figsize=(ncols * cell_inches, nrows * cell_inches * (1.2 if titles else 1.0)),
-        squeeze=False,
-    )
+    size = (ncols * 0.9, nrows * 0.9 * (1.2 if titles else 1.0))  # inches
+    fig, axes = plt.subplots(nrows, ncols, figsize=size, squeeze=False)
     for index, ax in enumerate(axes.flat):
         ax.axis("off")
         if index < len(digits):
@@ -65,15 +52,12 @@ def digit_grid(
     return fig
 
 
-def image_strip(rows: Mapping[str, np.ndarray], *, cell_inches: float = 0.9) -> Figure:
-    """Labelled rows of digits, one row per entry of ``rows`` (notebook 6).
-
-    Used for "the same latent points after 1, 5 and 20 epochs" and for interpolations.
-    """
+def image_strip(rows: Mapping[str, np.ndarray]) -> Figure:
+    """Labelled rows of digits, one row per entry of ``rows`` (notebook 6)."""
     names = list(rows)
     ncols = max(len(row) for row in rows.values())
     fig, axes = plt.subplots(
-        len(names), ncols, figsize=(ncols * cell_inches, len(names) * cell_inches), squeeze=False
+        len(names), ncols, figsize=(ncols * 0.9, len(names) * 0.9), squeeze=False
     )
     for row_axes, name in zip(axes, names, strict=True):
         digits = _as_unit_images(rows[name])
@@ -88,31 +72,18 @@ def image_strip(rows: Mapping[str, np.ndarray], *, cell_inches: float = 0.9) -> 
 
 
 def step_curves(history: Mapping[str, Sequence[float]], *, smooth: int = 25) -> Figure:
-    """Two panels per training step: the two losses, and D(x) against D(G(z)) (notebook 6).
+    """The two losses, and D(x) against D(G(z)), per training step (notebook 6).
 
-    ``history`` holds per-step lists under the keys ``d_loss``, ``g_loss``, ``d_real`` (the
-    discriminator's mean verdict on the real digits) and ``d_fake`` (on the fakes): notebook
-    6's loop records them, and :class:`gan_helpers.gan.StepHistory` gets them from ``GAN``.
-    Thin lines are single steps; thick ones are averages over ``smooth`` steps. The dashed
-    lines are the values at the game's equilibrium: log 2 for both losses, 1/2 for both
-    verdicts.
+    ``history`` holds per-step lists ``d_loss``, ``g_loss``, ``d_real``, ``d_fake`` (as
+    :class:`gan_helpers.gan.StepHistory` records). Thick lines average ``smooth`` steps;
+    dashed ones mark the equilibrium (log 2, 1/2).
     """
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
+    losses = [("d_loss", "discriminator"), ("g_loss", "generator")]
+    verdicts = [("d_real", "D(x), real digits"), ("d_fake", "D(G(z)), fakes")]
     panels = [
-        (
-            "Losses",
-            "binary cross-entropy",
-            [("d_loss", "discriminator"), ("g_loss", "generator")],
-            np.log(2),
-            "log 2",
-        ),
-        (
-            "Discriminator output",
-            "mean probability 'real'",
-            [("d_real", "D(x), real digits"), ("d_fake", "D(G(z)), fakes")],
-            0.5,
-            "1/2",
-        ),
+        ("Losses", "binary cross-entropy", losses, np.log(2), "log 2"),
+        ("Discriminator output", "mean probability 'real'", verdicts, 0.5, "1/2"),
     ]
     for ax, (title, ylabel, curves, level, level_label) in zip(axes, panels, strict=True):
         for (key, label), colour in zip(curves, (_REAL_COLOUR, _FAKE_COLOUR), strict=True):
@@ -133,11 +104,9 @@ def step_curves(history: Mapping[str, Sequence[float]], *, smooth: int = 25) -> 
 def nearest_distance_histograms(
     generated: np.ndarray, real: np.ndarray, *, threshold: float | None = None
 ) -> Figure:
-    """Nearest-training-digit distances of generated and of real test digits (notebook 10).
+    """Nearest-training-digit distances of generated and real test digits (notebook 10).
 
-    Copies would pile up at the left; a generator that leaves out unusual digits thins the
-    right tail instead. ``threshold`` (e.g. the near-copy threshold of
-    :func:`gan_helpers.metrics.near_copy_share`) is drawn as a dashed line.
+    ``threshold`` (e.g. :func:`gan_helpers.metrics.near_copy_share`'s) is drawn dashed.
     """
     fig, ax = plt.subplots(figsize=(7, 2.8))
     bins = np.linspace(0.0, max(np.max(generated), np.max(real)) * 1.02, 50)
@@ -158,8 +127,7 @@ def nearest_distance_histograms(
 def toy_gan_panels(snapshots: Sequence[Mapping[str, np.ndarray | float | int]]) -> Figure:
     """One panel per snapshot of the 1-D toy GAN: p_data, p_g, D(x) and D* (notebook 1).
 
-    Each snapshot holds ``step``, ``x`` (grid), ``p_data`` (density on the grid),
-    ``fake`` (generator samples), ``d`` (discriminator output on the grid).
+    Snapshots hold ``step``, grid ``x``, ``p_data`` and ``d`` on it, and ``fake`` samples.
     """
     fig, axes = plt.subplots(
         1, len(snapshots), figsize=(3.4 * len(snapshots), 3.0), sharey=True, squeeze=False
@@ -167,13 +135,16 @@ def toy_gan_panels(snapshots: Sequence[Mapping[str, np.ndarray | float | int]]) 
     for ax, snap in zip(axes[0], snapshots, strict=True):
         x = np.asarray(snap["x"])
         p_data = np.asarray(snap["p_data"])
-        p_g = _kernel_density(np.asarray(snap["fake"]), x)
+        # Gaussian kernel density of the fakes (bandwidth 0.1): smoother than a histogram.
+        fake = np.asarray(snap["fake"])[:: max(1, len(snap["fake"]) // 5000)]
+        z = (x[:, None] - fake[None, :]) / 0.1
+        p_g = np.exp(-0.5 * z**2).sum(axis=1) / (len(fake) * 0.1 * np.sqrt(2 * np.pi))
         # D* is a ratio of two densities: where both are ~0 it is noise, so it is not drawn.
         total = p_data + p_g
         d_star = np.where(total > 0.02, p_data / np.maximum(total, 1e-12), np.nan)
         ax.fill_between(x, p_data, color=_REAL_COLOUR, alpha=0.3, label="$p_{data}$")
         ax.fill_between(x, p_g, color=_FAKE_COLOUR, alpha=0.3, label="$p_g$")
-        ax.plot(x, snap["d"], color=_CRITIC_COLOUR, lw=2, label="$D(x)$")
+        ax.plot(x, snap["d"], color="#2ca02c", lw=2, label="$D(x)$")
         ax.plot(x, d_star, color="black", lw=1, ls=":", label="$D^*(x)$")
         ax.set_title(f"step {snap['step']}")
         ax.set_xlabel("x")
@@ -181,13 +152,6 @@ def toy_gan_panels(snapshots: Sequence[Mapping[str, np.ndarray | float | int]]) 
     axes[0][0].legend(loc="upper left", frameon=False, fontsize=8)
     fig.tight_layout()
     return fig
-
-
-def _kernel_density(samples: np.ndarray, grid: np.ndarray, bandwidth: float = 0.1) -> np.ndarray:
-    """Gaussian kernel density estimate of 1-D ``samples`` on ``grid`` (smoother than bins)."""
-    samples = samples[:: max(1, len(samples) // 5000)]
-    z = (grid[:, None] - samples[None, :]) / bandwidth
-    return np.exp(-0.5 * z**2).sum(axis=1) / (len(samples) * bandwidth * np.sqrt(2 * np.pi))
 
 
 def save_progress_gif(
@@ -198,11 +162,14 @@ def save_progress_gif(
     ncols: int = 8,
     fps: int = 4,
 ) -> Path:
-    """Animate grids of generated digits, one grid per frame, into a GIF (notebook 6).
-
-    Each frame is (N, 28, 28, 1) in [-1, 1]; it is tiled ``ncols`` wide. Returns ``path``.
-    """
-    tiles = [_tile(_as_unit_images(frame), ncols) for frame in frames]
+    """Animate frames of (N, 28, 28, 1) digits, tiled ``ncols`` wide, into a GIF (notebook 6)."""
+    tiles = []
+    for frame in frames:  # each digit gets a 1-pixel black frame above and left of it
+        digits = _as_unit_images(frame)
+        nrows = -(-len(digits) // ncols)
+        padded = np.pad(digits, ((0, nrows * ncols - len(digits)), (1, 0), (1, 0)))
+        grid = padded.reshape(nrows, ncols, 29, 29).transpose(0, 2, 1, 3)
+        tiles.append(np.pad(grid.reshape(nrows * 29, ncols * 29), ((0, 1), (0, 1))))
     fig, ax = plt.subplots(figsize=(tiles[0].shape[1] / 40, tiles[0].shape[0] / 40 + 0.4))
     ax.axis("off")
     shown = ax.imshow(tiles[0], cmap="gray", vmin=0.0, vmax=1.0)
@@ -220,20 +187,10 @@ def save_progress_gif(
     return path
 
 
-def _tile(digits: np.ndarray, ncols: int) -> np.ndarray:
-    nrows = int(np.ceil(len(digits) / ncols))
-    canvas = np.zeros((nrows * 29 + 1, ncols * 29 + 1), dtype=np.float32)
-    for index, digit in enumerate(digits):
-        row, col = divmod(index, ncols)
-        canvas[1 + row * 29 : 1 + row * 29 + 28, 1 + col * 29 : 1 + col * 29 + 28] = digit
-    return canvas
-
-
 def architecture_diagram(model: keras.Model, *, name: str | None = None) -> object:
     """Keras's block diagram of ``model`` with shapes (notebooks 3-4), in ``artifacts/figures``.
 
-    Returns an IPython image to display, or ``None`` after saying in one line what is
-    missing when graphviz (the ``dot`` program) or pydot is not installed.
+    Returns an IPython image, or ``None`` after saying how to install a missing graphviz.
     """
     from IPython.display import Image
 
