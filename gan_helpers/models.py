@@ -317,9 +317,12 @@ def generate(
         )
         raise ValueError(f"{generator.name} {need}")
     if digits is not None:
-        labels = np.broadcast_to(np.asarray(digits, dtype=np.int32).reshape(-1, 1), (len(array), 1))
-        if labels.min() < 0 or labels.max() >= DIGITS:
+        given = np.asarray(digits).reshape(-1)
+        if given.size not in (1, len(array)):
+            raise ValueError(f"one digit per latent vector, or one for all: got {given.size}")
+        if given.min() < 0 or given.max() >= DIGITS or not np.array_equal(given, np.round(given)):
             raise ValueError(f"digits must be whole numbers from 0 to {DIGITS - 1}")
+        labels = np.broadcast_to(given.astype(np.int32).reshape(-1, 1), (len(array), 1))
         inputs.append(np.ascontiguousarray(labels))
     parts = []
     for start in range(0, len(array), batch_size):

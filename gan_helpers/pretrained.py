@@ -216,9 +216,7 @@ def train(
         checkpoint.restore(manager.latest_checkpoint).assert_consumed()
         start = int(gan.d_optimizer.iterations)
     mnist = load_mnist()
-    arrays = [to_model_range(mnist.x_train)]
-    if spec.conditional:
-        arrays.append(mnist.y_train.astype(np.int32))
+    arrays = [to_model_range(mnist.x_train), mnist.y_train.astype(np.int32)][: 1 + spec.conditional]
     history = StepHistory()
     saver = CheckpointEvery(manager, checkpoint_every, start, seconds)
     if start < steps:

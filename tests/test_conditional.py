@@ -116,7 +116,6 @@ def test_generate_refuses_bad_digits(generator: keras.Model, given: object, mess
         generate(generator, latent(), given)
 
 
-@pytest.mark.xfail(strict=True, reason="generate() does not check these yet (reported to the lead)")
 @pytest.mark.parametrize(
     ("given", "message"),
     [
