@@ -243,8 +243,8 @@ class LatentExplorer:
         self.nearest_image.value = self._nearest_png[index]
         label = int(self.training.labels[index])
         self.readout.value = (
-            f"|z| = {np.linalg.norm(latent):.1f}; nearest training digit #{index} (a {label}) "
-            f"at distance {distances[0]:.2f}<br><small>(Euclidean, pixels in [0, 1])</small>"
+            f"training digit #{index} (a {label}) at distance {distances[0]:.2f}<br><small>"
+            f"(Euclidean, pixels in [0, 1]); |z| = {np.linalg.norm(latent):.1f}</small>"
         )
 
     def _changed(self, _change: dict) -> None:

@@ -173,7 +173,7 @@ def test_the_explorer_starts_with_a_digit_and_its_neighbour(explorer: ex.LatentE
     assert all(slider.continuous_update for slider in explorer.sliders)
     assert bytes(explorer.image.value).startswith(b"\x89PNG")
     assert bytes(explorer.nearest_image.value).startswith(b"\x89PNG")
-    assert "nearest training digit" in explorer.readout.value
+    assert "at distance" in explorer.readout.value and "|z| =" in explorer.readout.value
     np.testing.assert_array_equal(explorer.latent(), ex.latent_for_seed(ex.SEED, LATENT_DIM))
 
 
