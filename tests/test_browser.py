@@ -13,32 +13,19 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib.util
 import json
 import os
 import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from benchmarks import harness
 from gan_helpers.paths import project_root
 
-
-def _load_harness() -> ModuleType:
-    """``benchmarks/harness.py`` (the servers and browser flags), loaded by its path."""
-    spec = importlib.util.spec_from_file_location(
-        "harness", project_root() / "benchmarks/harness.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-harness = _load_harness()
 CHROMIUM = harness.CHROMIUM
 
 TOKEN = "browser-test-token-5e2a"

@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-from gan_helpers.paths import project_root
+from benchmarks import harness
 
-
-def _load_harness() -> ModuleType:
-    """``benchmarks/harness.py``, the servers the benchmarks start too, loaded by its path.
-
-    By path, not ``import benchmarks.harness``: that works only while something has put the
-    project root on ``sys.path``.
-    """
-    spec = importlib.util.spec_from_file_location(
-        "harness", project_root() / "benchmarks/harness.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-harness = _load_harness()
 TOKEN = "test-token-7c1f"
 
 
