@@ -132,7 +132,8 @@ def build_published_generator(
     """The DCGAN generator as the Brownlee tutorial published it (notebook 4's cost comparison).
 
     (latent_dim,) -> ``Dense`` to 7x7x128 -> two stride-2 4x4 ``Conv2DTranspose(128)``, each
-    with ``LeakyReLU(0.2)`` -> 7x7 ``Conv2D`` to one channel with tanh.
+    with ``LeakyReLU(0.2)`` -> 7x7 ``Conv2D`` to one channel: tanh for our [-1, 1] pixels,
+    where the tutorial has sigmoid for its [0, 1] ones (same cost).
     """
     return keras.Sequential(
         [
