@@ -1,0 +1,108 @@
+"""Tuning the unconditional DCGAN: which setting helps it most in a fixed training time.
+
+Each variant changes one or two things of the shipped ``dcgan`` (``gan_helpers.pretrained``):
+the widths of its two networks, the weight average's decay, the learning rates, the batch or
+the discriminator's dropout. Every variant is trained for ``--minutes`` (5) of training time
+with the code of ``benchmarks/time_to_quality.py`` (the batches, determinism and weight average
+of ``make pretrain``) and its weight average scored on 10,000 samples at each of
+``--checkpoints``. One run at a time; rows are printed as they come and written as JSON to
+``artifacts/benchmarks/tune_dcgan.json`` (appended run by run, so a crash keeps them).
+Run: ``python benchmarks/tune_dcgan.py --variants wide avg999``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import keras
+from time_to_quality import HEADER, LEGEND, SPECS, format_row, minutes_list, train_and_score
+
+from gan_helpers import models
+from gan_helpers.data import load_mnist
+from gan_helpers.gan import GAN
+from gan_helpers.paths import artifacts_dir
+from gan_helpers.pretrained import MODELS, ModelSpec
+
+
+@dataclasses.dataclass(frozen=True)
+class TunedSpec(ModelSpec):
+    """A :class:`ModelSpec` with its own Adam learning rates (beta_1 stays 0.5)."""
+
+    d_learning_rate: float = 2e-4
+    g_learning_rate: float = 2e-4
+
+    def gan(self, seed: int) -> GAN:
+        gan = super().gan(seed)
+        gan.compile(
+            d_optimizer=keras.optimizers.Adam(self.d_learning_rate, beta_1=0.5),
+            g_optimizer=keras.optimizers.Adam(self.g_learning_rate, beta_1=0.5),
+        )
+        return gan
+
+
+BASE = TunedSpec(
+    **{f.name: getattr(MODELS["dcgan"], f.name) for f in dataclasses.fields(ModelSpec)}
+)
+WIDE_G = partial(models.build_generator, filters=(128, 64))
+WIDE_D = partial(models.build_discriminator, filters=(64, 128))
+
+VARIANTS: dict[str, TunedSpec] = {
+    "base": BASE,
+    "avg999": dataclasses.replace(BASE, average_decay=0.999),
+    "wide": dataclasses.replace(BASE, build_generator=WIDE_G, build_discriminator=WIDE_D),
+    "wide-g": dataclasses.replace(BASE, build_generator=WIDE_G),
+    "wide-d": dataclasses.replace(BASE, build_discriminator=WIDE_D),
+    "batch64": dataclasses.replace(BASE, batch_size=64),
+    "no-dropout": dataclasses.replace(
+        BASE, build_discriminator=partial(models.build_discriminator, dropout=0.0)
+    ),
+    "label1": dataclasses.replace(BASE, real_label=1.0),
+    "avg999-no-dropout": dataclasses.replace(
+        BASE,
+        average_decay=0.999,
+        build_discriminator=partial(models.build_discriminator, dropout=0.0),
+    ),
+    "g-lr-1e-3": dataclasses.replace(BASE, g_learning_rate=1e-3),
+    "d-lr-1e-4": dataclasses.replace(BASE, d_learning_rate=1e-4),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--minutes", type=float, default=5, help="training minutes per run")
+    parser.add_argument("--checkpoints", type=minutes_list, default=[])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--samples", type=int, default=10_000, help="samples per evaluation")
+    parser.add_argument("--out", type=Path, default=artifacts_dir("benchmarks") / "tune_dcgan.json")
+    args = parser.parse_args()
+    checkpoints = sorted({m for m in args.checkpoints if m < args.minutes} | {args.minutes})
+
+    mnist = load_mnist()
+    rows: list[dict[str, Any]] = json.loads(args.out.read_text()) if args.out.exists() else []
+    print(LEGEND)
+    print(HEADER)
+    for name in args.variants:
+        SPECS[name] = VARIANTS[name]
+        rows += train_and_score(
+            name,
+            checkpoints,
+            args.seed,
+            args.samples,
+            mnist,
+            lambda row: print(format_row(row), flush=True),
+        )
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(rows, indent=1) + "\n")
+    print(f"saved {args.out}")
+
+
+if __name__ == "__main__":
+    main()
