@@ -23,7 +23,7 @@ DCGAN_STEPS ?= 36000
 CDCGAN_STEPS ?= 24000
 PRETRAIN_ARGS ?=
 
-.PHONY: lab app test test-fast install upgrade lock mnist pretrain bench-throughput bench-quality bench-five bench-spread bench-latency lint clean
+.PHONY: lab app test test-fast install upgrade lock mnist pretrain bench-throughput bench-quality bench-five bench-tune bench-spread bench-latency lint clean
 
 lab: install mnist
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks $(ALLOW_ROOT) $(LAB_ARGS)
@@ -98,6 +98,10 @@ bench-quality: install mnist
 
 bench-five: install mnist
 	$(BIN)/python benchmarks/five_minutes.py $(BENCH_ARGS)
+
+# Variants of the unconditional DCGAN's settings, 5 minutes each: what tuning it buys.
+bench-tune: install mnist
+	$(BIN)/python benchmarks/tune_dcgan.py $(BENCH_ARGS)
 
 # Scores a shipped generator on several draws of samples: how noisy each measure is.
 bench-spread: install mnist

@@ -9,7 +9,7 @@ generator is scored, so every model gets exactly the same training minutes. The 
 
 Prints a table as the run goes, writes every row as JSON (``artifacts/benchmarks/
 time_to_quality.json``, rewritten after each model, so a crash keeps what was measured) and
-draws score and Fréchet ratio against minutes (``docs/time_to_quality.png``; ``--plot``).
+draws score and Fréchet ratio against minutes (``docs/dcgan_time_to_quality.png``; ``--plot``).
 Run: ``make bench-quality`` (over an hour with the defaults: three models, 20 minutes each,
 plus the scoring), or e.g. ``BENCH_ARGS="--models cdcgan --minutes 5"``.
 ``benchmarks/five_minutes.py`` repeats short runs over seeds with the same code.
@@ -188,7 +188,9 @@ def main() -> None:
     parser.add_argument(
         "--out", type=Path, default=artifacts_dir("benchmarks") / "time_to_quality.json"
     )
-    parser.add_argument("--plot", type=Path, default=project_root() / "docs/time_to_quality.png")
+    parser.add_argument(
+        "--plot", type=Path, default=project_root() / "docs/dcgan_time_to_quality.png"
+    )
     parser.add_argument(
         "--replot", action="store_true", help="train nothing: redraw the plot from --out"
     )

@@ -7,7 +7,8 @@ with the code of ``benchmarks/time_to_quality.py`` (the batches, determinism and
 of ``make pretrain``) and its weight average scored on 10,000 samples at each of
 ``--checkpoints``. One run at a time; rows are printed as they come and written as JSON to
 ``artifacts/benchmarks/tune_dcgan.json`` (appended run by run, so a crash keeps them).
-Run: ``python benchmarks/tune_dcgan.py --variants wide avg999``.
+Run: ``make bench-tune`` (all variants, about an hour), or e.g.
+``BENCH_ARGS="--variants base avg999"``.
 """
 
 from __future__ import annotations
