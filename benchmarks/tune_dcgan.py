@@ -1,6 +1,7 @@
-"""Tuning the unconditional DCGAN: which setting helps it most in a fixed training time.
+"""Tuning the DCGANs: which setting helps them most in a fixed training time.
 
-Each variant changes one or two things of the shipped ``dcgan`` (``gan_helpers.pretrained``):
+Each variant changes one or two things of the shipped ``dcgan`` (or, for the ``c-`` variants,
+of the conditional ``cdcgan``) of ``gan_helpers.pretrained``:
 the widths of its two networks, the weight average's decay, the learning rates, the batch or
 the discriminator's dropout. Every variant is trained for ``--minutes`` (5) of training time
 with the code of ``benchmarks/time_to_quality.py`` (the batches, determinism and weight average
@@ -46,9 +47,15 @@ class TunedSpec(ModelSpec):
         return gan
 
 
-BASE = TunedSpec(
-    **{f.name: getattr(MODELS["dcgan"], f.name) for f in dataclasses.fields(ModelSpec)}
-)
+def tunable(model: str) -> TunedSpec:
+    """The shipped ``model``'s settings, with learning rates that can be changed."""
+    return TunedSpec(
+        **{f.name: getattr(MODELS[model], f.name) for f in dataclasses.fields(ModelSpec)}
+    )
+
+
+BASE = tunable("dcgan")
+C_BASE = tunable("cdcgan")
 WIDE_G = partial(models.build_generator, filters=(128, 64))
 WIDE_D = partial(models.build_discriminator, filters=(64, 128))
 
@@ -70,6 +77,19 @@ VARIANTS: dict[str, TunedSpec] = {
     ),
     "g-lr-1e-3": dataclasses.replace(BASE, g_learning_rate=1e-3),
     "d-lr-1e-4": dataclasses.replace(BASE, d_learning_rate=1e-4),
+    "lr-5e-4": dataclasses.replace(BASE, d_learning_rate=5e-4, g_learning_rate=5e-4),
+    "g-lr-1e-3-avg9": dataclasses.replace(BASE, g_learning_rate=1e-3, average_decay=0.9),
+    # Short runs (the notebooks' two minutes): does a faster start come from larger steps?
+    "c-base": C_BASE,
+    "c-lr-5e-4": dataclasses.replace(C_BASE, d_learning_rate=5e-4, g_learning_rate=5e-4),
+    "c-g-lr-1e-3": dataclasses.replace(C_BASE, g_learning_rate=1e-3),
+    "c-lr-1e-3": dataclasses.replace(C_BASE, d_learning_rate=1e-3, g_learning_rate=1e-3),
+    "c-batch64-lr-5e-4": dataclasses.replace(
+        C_BASE, batch_size=64, d_learning_rate=5e-4, g_learning_rate=5e-4
+    ),
+    "c-avg9-lr-5e-4": dataclasses.replace(
+        C_BASE, average_decay=0.9, d_learning_rate=5e-4, g_learning_rate=5e-4
+    ),
 }
 
 
