@@ -78,12 +78,14 @@ VARIANTS: dict[str, TunedSpec] = {
     "g-lr-1e-3": dataclasses.replace(BASE, g_learning_rate=1e-3),
     "d-lr-1e-4": dataclasses.replace(BASE, d_learning_rate=1e-4),
     "lr-5e-4": dataclasses.replace(BASE, d_learning_rate=5e-4, g_learning_rate=5e-4),
-    "g-lr-1e-3-avg9": dataclasses.replace(BASE, g_learning_rate=1e-3, average_decay=0.9),
+    "lr-1e-3": dataclasses.replace(BASE, d_learning_rate=1e-3, g_learning_rate=1e-3),
+    "lr-2e-3": dataclasses.replace(BASE, d_learning_rate=2e-3, g_learning_rate=2e-3),
     # Short runs (the notebooks' two minutes): does a faster start come from larger steps?
     "c-base": C_BASE,
     "c-lr-5e-4": dataclasses.replace(C_BASE, d_learning_rate=5e-4, g_learning_rate=5e-4),
     "c-g-lr-1e-3": dataclasses.replace(C_BASE, g_learning_rate=1e-3),
     "c-lr-1e-3": dataclasses.replace(C_BASE, d_learning_rate=1e-3, g_learning_rate=1e-3),
+    "c-lr-2e-3": dataclasses.replace(C_BASE, d_learning_rate=2e-3, g_learning_rate=2e-3),
     "c-batch64-lr-5e-4": dataclasses.replace(
         C_BASE, batch_size=64, d_learning_rate=5e-4, g_learning_rate=5e-4
     ),
