@@ -1,10 +1,5 @@
-"""The MNIST classifier that judges generated digits (notebook 10).
-
-A small CNN shipped as ``data/mnist_classifier.keras`` (record: ``mnist_classifier.json``);
-``python -m gan_helpers.classifier train`` retrains it (about two minutes on 2 CPU cores).
-"""
-
-from __future__ import annotations
+"""The MNIST classifier that judges generated digits (notebook 10), ``data/mnist_classifier.keras``;
+``python -m gan_helpers.classifier train`` retrains it (about two minutes on 2 CPU cores)."""
 
 import argparse
 import json
@@ -34,10 +29,7 @@ TRAIN_COMMAND = "python -m gan_helpers.classifier train"
 
 
 def build_classifier() -> keras.Model:
-    """A CNN (about 225,000 parameters) that labels (28, 28, 1) digits in [-1, 1].
-
-    Its 128-unit layer ``"features"`` is the embedding the Fréchet distance compares.
-    """
+    """A small CNN for digits in [-1, 1]; the Fréchet distance compares its ``features`` layer."""
     stack: list[layers.Layer] = [keras.Input(IMAGE_SHAPE)]
     for width in (32, 64):  # no conv bias: the batch norm that follows has its own shift
         stack += [layers.Conv2D(width, 3, use_bias=False), layers.BatchNormalization()]
@@ -54,11 +46,7 @@ def classifier_path() -> Path:
 
 
 def load_classifier() -> keras.Model:
-    """The shipped MNIST classifier, loaded without running code from the file.
-
-    Any problem raises :class:`~gan_helpers.model_files.PretrainedWeightsError` naming the
-    file and how to restore or retrain it; nothing is trained behind the reader's back.
-    """
+    """The shipped classifier, loaded safely; if unusable, the error says how to retrain it."""
     path = classifier_path()
     fix = (
         f"Restore it with `git checkout -- data/{path.name}`, or train it (about two "
@@ -78,10 +66,7 @@ class ClassifierOutputs:
 def classify(
     classifier: keras.Model, images: np.ndarray, batch_size: int = 500
 ) -> ClassifierOutputs:
-    """Probabilities and features of ``images`` (in [-1, 1], or uint8) in one pass.
-
-    Called on batches rather than through ``predict``, which would print a progress bar.
-    """
+    """Probabilities and features of ``images`` (in [-1, 1], or uint8) in one pass."""
     images = np.asarray(images)
     if images.dtype == np.uint8:
         images = to_model_range(images)
@@ -107,11 +92,7 @@ def classifier_accuracy(
 def train_and_save_classifier(
     mnist: Mnist | None = None, *, epochs: int = CLASSIFIER_EPOCHS, seed: int = SEED
 ) -> tuple[keras.Model, dict[str, Any]]:
-    """Train :func:`build_classifier`, then atomically write its ``.keras`` file and record.
-
-    Adam with a cosine-decaying learning rate, so a few epochs settle well (over 99 % test
-    accuracy). Returns the model (uncompiled: no optimizer state in the file) and the record.
-    """
+    """Train :func:`build_classifier`; atomically write and return it and its record."""
     mnist = mnist if mnist is not None else load_mnist()
     start = time.perf_counter()
     seed_everything(seed)
@@ -137,11 +118,10 @@ def train_and_save_classifier(
         "tensorflow_version": tf.__version__,
         "command": TRAIN_COMMAND,
     }
-    replace_atomically(classifier_path(), lambda tmp: inference.save(tmp))
-    replace_atomically(
-        data_dir() / "mnist_classifier.json",
-        lambda tmp: tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8"),
-    )
+    replace_atomically(classifier_path(), inference.save)
+    text = json.dumps(record, indent=2) + "\n"
+    record_file = data_dir() / "mnist_classifier.json"
+    replace_atomically(record_file, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     return inference, record
 
 
@@ -156,10 +136,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.epochs < 1:
         parser.error(f"--epochs must be at least 1, got {args.epochs}")
     _, record = train_and_save_classifier(epochs=args.epochs, seed=args.seed)
-    size = classifier_path().stat().st_size
+    path = classifier_path()
     print(
         f"test accuracy {record['test_accuracy']:.4f}, {record['training_seconds']:.0f} s, "
-        f"{size / 1e6:.2f} MB -> {classifier_path()}"
+        f"{path.stat().st_size / 1e6:.2f} MB -> {path}"
     )
     if record["test_accuracy"] < 0.99:
         print("warning: test accuracy below 0.99", file=sys.stderr)

@@ -1,7 +1,5 @@
 """MNIST, loaded once and checked to be the real thing, and its two pixel scales (notebook 2)."""
 
-from __future__ import annotations
-
 import hashlib
 import warnings
 import zipfile
@@ -14,8 +12,7 @@ import numpy as np
 
 from gan_helpers.paths import data_dir, replace_atomically
 
-# Each array's shape, and the SHA-256 of its raw bytes rather than of the .npz file: the zip
-# container differs with numpy version and compression level, the pixels do not.
+# Each array's shape and the SHA-256 of its bytes (not of the .npz, whose zip container varies).
 MNIST_ARRAYS: dict[str, tuple[tuple[int, ...], str]] = {
     "x_train": (
         (60000, 28, 28),
@@ -26,8 +23,7 @@ MNIST_ARRAYS: dict[str, tuple[tuple[int, ...], str]] = {
     "y_test": ((10000,), "ddeff807876a9661a1110d45c266c86239a3a1b7d37da0c3716a7a683c852ff5"),
 }
 _GOOD_COPY = "a good mnist.npz (the file keras.datasets.mnist downloads to ~/.keras/datasets/)"
-# What np.load raises for a damaged file besides ValueError: zlib.error for a compressed
-# member whose bytes were cut or altered, EOFError for an empty file.
+# What np.load raises for a damaged file: also zlib.error (altered compressed bytes), EOFError.
 _DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, ValueError)
 
 
@@ -51,16 +47,12 @@ class Mnist:
 
 def sha256_of(array: np.ndarray) -> str:
     """Hex SHA-256 of an array's raw bytes in C order (shape and dtype are not included)."""
-    # Hashing the buffer directly avoids the 47 MB copy that ``tobytes()`` would make.
-    return hashlib.sha256(np.ascontiguousarray(array).data).hexdigest()
+    return hashlib.sha256(np.ascontiguousarray(array).data).hexdigest()  # no tobytes() copy
 
 
 def load_mnist(path: Path | None = None, *, download: bool = True) -> Mnist:
-    """Load MNIST from ``path`` (default ``data/mnist.npz``) and verify every array.
-
-    A missing file is downloaded through Keras (if ``download``), verified and saved there;
-    an existing file is never replaced. Problems raise :class:`MnistDataError`.
-    """
+    """Load MNIST from ``path`` (default ``data/mnist.npz``), or download and save it there, and
+    verify every array; an existing file is never replaced. Problems raise MnistDataError."""
     target = Path(path) if path is not None else data_dir() / "mnist.npz"
     if target.exists():
         return _verified(_read_npz(target), lambda problem: _bad_file(target, problem))
@@ -95,11 +87,7 @@ def load_mnist(path: Path | None = None, *, download: bool = True) -> Mnist:
 
 
 def to_model_range(images: np.ndarray) -> np.ndarray:
-    """Scale uint8 digits (N, 28, 28[, 1]) to float32 ``(N, 28, 28, 1)`` in ``[-1, 1]``.
-
-    The generators end in ``tanh``: real images must share its range, or the discriminator
-    could tell real from fake by brightness alone.
-    """
+    """uint8 digits (N, 28, 28[, 1]) as float32 ``(N, 28, 28, 1)`` in the generators' [-1, 1]."""
     images = np.asarray(images)
     if images.dtype != np.uint8:
         # Floats are refused because a [0, 1] float image would be scaled silently wrong.
@@ -110,23 +98,15 @@ def to_model_range(images: np.ndarray) -> np.ndarray:
         raise ValueError(
             f"expected images of shape (N, 28, 28) or (N, 28, 28, 1), got {images.shape}"
         )
-    # In-place arithmetic keeps the peak memory at one float32 copy of the training set.
-    scaled = images.astype(np.float32)
-    scaled /= 127.5
-    scaled -= 1.0
-    return scaled
+    scaled = np.divide(images, np.float32(127.5), dtype=np.float32)
+    return np.subtract(scaled, np.float32(1.0), out=scaled)  # in place: one float32 copy
 
 
 def to_unit_range(images: np.ndarray) -> np.ndarray:
-    """uint8 or ``[-1, 1]`` images as float32 in ``[0, 1]`` (for plots and pixel measures).
-
-    Floats are clipped, because a generator's output can stray a little outside ``[-1, 1]``.
-    """
+    """uint8 or ``[-1, 1]`` images (floats clipped) as float32 in ``[0, 1]``, for plots etc."""
     images = np.asarray(images)
     if images.dtype == np.uint8:
-        unit = images.astype(np.float32)
-        unit /= 255.0
-        return unit
+        return np.divide(images, np.float32(255.0), dtype=np.float32)
     unit = (images.astype(np.float32) + 1.0) / 2.0
     return np.clip(unit, 0.0, 1.0, out=unit)
 
@@ -150,8 +130,7 @@ def _bad_file(path: Path, problem: str) -> MnistDataError:
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
     """The four arrays, every numpy or zip failure turned into one MnistDataError."""
-    # allow_pickle stays False: unpickling a downloaded or shared file can run any code.
-    try:
+    try:  # never allow_pickle: unpickling a downloaded or shared file can run any code
         archive = np.load(path, allow_pickle=False)
     except OSError as exc:
         raise _bad_file(path, f"cannot be read ({type(exc).__name__}: {exc})") from None

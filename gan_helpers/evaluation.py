@@ -1,10 +1,4 @@
-"""How good is a generator? Five measures against real MNIST, in one report (notebook 10).
-
-:func:`evaluate_generator` computes them all, :func:`format_report` prints them, and
-:func:`quick_score` gives the classifier score alone in seconds, for live training runs.
-"""
-
-from __future__ import annotations
+"""How good is a generator? Five measures against real MNIST, in one report (notebook 10)."""
 
 import functools
 import math
@@ -18,8 +12,7 @@ from gan_helpers.classifier import classify, load_classifier
 from gan_helpers.data import Mnist, load_mnist, to_unit_range
 from gan_helpers.models import DIGITS, generate, is_conditional, latent_dim_of
 
-# Real-data statistics, computed once per process. The caches hold the classifier and the
-# MNIST object they were computed for (both hashed by identity), so the keys stay valid.
+# Real-data statistics, once per process; the caches hold the objects they key on (by identity).
 _default_mnist = functools.lru_cache(maxsize=1)(load_mnist)
 _default_classifier = functools.lru_cache(maxsize=1)(load_classifier)
 
@@ -46,7 +39,6 @@ def _pixels(mnist: Mnist) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 @functools.lru_cache(maxsize=4)
 def _test_distances(mnist: Mnist, n_samples: int) -> np.ndarray:
-    """Nearest-training-digit distances of the first ``n_samples`` test digits."""
     reference, _, test = _pixels(mnist)
     return metrics.nearest_neighbours(test[:n_samples], reference)[1]
 
@@ -59,10 +51,7 @@ def _generate(generator: Any, n_samples: int, seed: int, batch_size: int) -> np.
 
 
 def quick_score(generator: Any, n_samples: int = 2000, seed: int = 0) -> float:
-    """The classifier score of ``n_samples`` images in a few seconds, for live training runs.
-
-    Noisier than :func:`evaluate_generator`'s 10,000-sample score; compare at one ``n_samples``.
-    """
+    """The classifier score of ``n_samples`` images in seconds, for live training runs (noisy)."""
     images = _generate(generator, n_samples, seed, batch_size=500)
     return metrics.classifier_score(classify(_default_classifier(), images).probabilities)
 
@@ -76,16 +65,8 @@ def evaluate_generator(
     mnist: Mnist | None = None,
     batch_size: int = 500,
 ) -> dict[str, Any]:
-    """Score ``generator`` with all five measures on ``n_samples`` images (a dict).
-
-    A fixed ``seed`` scores the same images; a conditional generator draws 0-9 in turn (and
-    gets ``digit_accuracy``). Compare at one ``n_samples``: fewer make ``fd_ratio`` read lower.
-    Keys: ``classifier_score`` (max 10), ``frechet_distance``, ``frechet_floor`` (real training
-    digits' distance), ``fd_ratio`` (about 1 is as good as real), ``class_fractions``,
-    ``class_kl`` (0 is balanced), ``nn_distance_generated_mean``, ``nn_distance_test_mean``,
-    ``near_copy_share`` (about 0.01 is normal), ``near_copy_threshold``,
-    ``parzen_log_likelihood`` (nats), its ``_stderr``, ``parzen_sigma``, ``n_samples``.
-    """
+    """All five measures of ``n_samples`` images drawn from ``seed`` (0-9 in turn, for a
+    conditional generator), as a dict; compare at one ``n_samples`` (fewer: lower ``fd_ratio``)."""
     if n_samples < 2:
         raise ValueError(f"n_samples must be at least 2, got {n_samples}")
     classifier = classifier if classifier is not None else _default_classifier()
@@ -96,17 +77,7 @@ def evaluate_generator(
     stats = metrics.gaussian_stats(outputs.features)
     fd = metrics.frechet_from_stats(*stats, *_test_stats(classifier, mnist))
     fractions = metrics.class_histogram(outputs.probabilities)
-    scores: dict[str, Any] = {
-        "classifier_score": metrics.classifier_score(outputs.probabilities),
-        "frechet_distance": fd,
-        "frechet_floor": floor,
-        "fd_ratio": fd / floor if floor > 0 else math.inf,
-        "class_fractions": [float(f) for f in fractions],
-        "class_kl": metrics.kl_from_uniform(fractions),
-    }
-    if is_conditional(generator):
-        read = outputs.probabilities.argmax(axis=1)
-        scores["digit_accuracy"] = float(np.mean(read == np.arange(n_samples) % DIGITS))
+    asked = outputs.probabilities.argmax(axis=1) == np.arange(n_samples) % DIGITS
     generated = to_unit_range(images)
     reference, validation, test = _pixels(mnist)
     test_nn = _test_distances(mnist, n_samples)
@@ -115,7 +86,13 @@ def evaluate_generator(
     sigma = metrics.select_parzen_sigma(generated, validation, batch_size=batch_size)
     log_likelihoods = metrics.parzen_log_likelihood(generated, test, sigma, batch_size)
     return {
-        **scores,
+        "classifier_score": metrics.classifier_score(outputs.probabilities),
+        "frechet_distance": fd,
+        "frechet_floor": floor,
+        "fd_ratio": fd / floor if floor > 0 else math.inf,
+        "class_fractions": [float(f) for f in fractions],
+        "class_kl": metrics.kl_from_uniform(fractions),
+        **({"digit_accuracy": float(np.mean(asked))} if is_conditional(generator) else {}),
         "nn_distance_generated_mean": float(generated_nn.mean()),
         "nn_distance_test_mean": float(test_nn.mean()),
         "near_copy_share": copies,
@@ -128,12 +105,10 @@ def evaluate_generator(
 
 
 def format_report(scores: dict[str, Any]) -> str:
-    """An aligned table of :func:`evaluate_generator`'s results, rounded so that float noise
-    between runs does not change the text."""
+    """:func:`evaluate_generator`'s results as a table, rounded so that float noise cannot show."""
     s = scores
 
-    def f(key: str, decimals: int, scale: float = 1.0) -> str:
-        # "+ 0.0" turns a rounded -0.0 into 0.0, so the text never flips sign on noise.
+    def f(key: str, decimals: int, scale: float = 1.0) -> str:  # "+ 0.0": never print -0.0
         return f"{round(scale * float(s[key]), decimals) + 0.0:.{decimals}f}"
 
     tail = f"{100 * metrics.NEAR_COPY_QUANTILE:g} %"

@@ -1,16 +1,4 @@
-"""The latent explorer of notebook 11: sliders over a generator's latent space (ipywidgets).
-
-``LatentExplorer(generator).widget`` shows the digit the generator draws for the current latent
-point beside the closest of MNIST's training digits, with controls that move the point: a seed
-and a "random" button, sliders along :func:`principal_directions`, an interpolation towards a
-second seed (:func:`lerp` or :func:`slerp`) and, for a conditional generator, the digit input.
-Each change calls :func:`gan_helpers.models.generate` once, encodes a small PNG and searches
-with :func:`gan_helpers.metrics.nearest_neighbours`: milliseconds, so the picture follows a
-dragged slider. CSS classes (``latent-explorer``, ``explorer-image`` ...) let browser tests
-find the widgets.
-"""
-
-from __future__ import annotations
+"""Notebook 11's latent explorer (ipywidgets); CSS classes let browser tests find the widgets."""
 
 import html
 import io
@@ -29,7 +17,6 @@ from gan_helpers.reproducibility import SEED
 INTERPOLATIONS = ("linear", "spherical")
 SCALE = 6  # screen pixels per image pixel: 28 x 6 = 168
 SLIDER_RANGE = 4.0  # standard deviations of the Gaussian latent along a unit direction
-SEED_MAX = 2**31 - 1
 
 
 def latent_for_seed(seed: int, latent_dim: int = models.LATENT_DIM) -> np.ndarray:
@@ -44,15 +31,8 @@ def lerp(start: np.ndarray, end: np.ndarray, t: float) -> np.ndarray:
 
 
 def slerp(start: np.ndarray, end: np.ndarray, t: float) -> np.ndarray:
-    """Spherical interpolation: turn from ``start`` towards ``end`` at a steady angular speed.
-
-    A standard-normal vector in ``d`` dimensions is almost exactly ``sqrt(d)`` long, and two
-    of them are nearly perpendicular, so the middle of the straight line between them is only
-    about ``sqrt(d / 2)`` long: a length the generator never saw in training. Here the
-    direction turns along the great circle through both points while the length changes
-    linearly from one end's to the other's, so every point is as typical as the two ends.
-    Falls back to :func:`lerp` where the great circle is undefined (parallel ends, or zero).
-    """
+    """Spherical interpolation (notebook 11): turn at a steady speed, the length changing linearly,
+    so every point is as long as a typical latent vector (parallel or zero ends: :func:`lerp`)."""
     start, end = np.asarray(start, np.float64), np.asarray(end, np.float64)
     start_norm, end_norm = np.linalg.norm(start), np.linalg.norm(end)
     if start_norm == 0.0 or end_norm == 0.0:
@@ -77,12 +57,7 @@ def interpolate(
 
 @dataclass(frozen=True)
 class LatentDirections:
-    """Orthonormal latent directions (rows of ``directions``), one per slider.
-
-    ``pixel_variance``: the share of the images' pixel variance along the image component each
-    direction follows; ``linear_fit``: the R² with which a linear function of ``z`` predicts
-    that component (1: the image changes smoothly along it; low: it changes in jumps).
-    """
+    """Orthonormal latent directions (rows), their images' variance shares and R² on ``z``."""
 
     directions: np.ndarray
     pixel_variance: np.ndarray
@@ -92,14 +67,8 @@ class LatentDirections:
 def principal_directions(
     generator: keras.Model, n_directions: int = 4, *, n_samples: int = 2000, seed: int = SEED
 ) -> LatentDirections:
-    """The latent directions along which ``generator``'s digits change most (notebook 11).
-
-    Principal component analysis of ``n_samples`` generated images gives the image-space
-    directions of largest variation; least squares maps each back to the latent direction
-    that best predicts it; QR makes those orthonormal. A conditional generator draws the ten
-    digits in turn and each digit's mean image is subtracted first, so the directions follow
-    the style within a digit, not the change from one digit to another.
-    """
+    """The latent directions along which ``generator``'s digits change most (notebook 11): their
+    images' principal components (within each digit), mapped back to ``z`` by least squares."""
     latent_dim = models.latent_dim_of(generator)
     if not 1 <= n_directions <= latent_dim:
         raise ValueError(f"n_directions must be between 1 and {latent_dim}, got {n_directions}")
@@ -126,12 +95,7 @@ def principal_directions(
 
 
 class TrainingDigits:
-    """MNIST's training digits, ready to be searched for the one nearest a generated digit.
-
-    The pixels are kept flattened in [0, 1] (float32) with their squared lengths computed
-    once, so each :meth:`nearest` costs one matrix product in
-    :func:`~gan_helpers.metrics.nearest_neighbours`, the search notebook 10 measures with.
-    """
+    """MNIST's training digits, flat in [0, 1] with their squared lengths: one matmul a search."""
 
     def __init__(self, mnist: Mnist | None = None) -> None:
         mnist = mnist if mnist is not None else load_mnist()
@@ -154,13 +118,8 @@ def png_bytes(image: np.ndarray, scale: int = SCALE) -> bytes:
 
 
 class LatentExplorer:
-    """An interactive view of ``generator``'s latent space; display ``explorer.widget``.
-
-    The latent point is ``path(seed, end_seed, t) + sum_j a_j d_j``: a fraction ``t`` along
-    the path between the two seeds' points, moved ``a_j`` along each unit direction ``d_j``.
-    ``training`` (a :class:`TrainingDigits`, loaded if omitted) can be shared between
-    explorers; ``title`` heads the widget (default: the generator's name).
-    """
+    """``explorer.widget``: the digit drawn at ``path(seed, end_seed, t) + sum_j a_j d_j`` (along
+    principal directions ``d_j``) beside the nearest :class:`TrainingDigits` digit."""
 
     def __init__(
         self,
@@ -180,18 +139,15 @@ class LatentExplorer:
         self.principal = principal_directions(generator, n_directions)
         self._random = np.random.default_rng(seed)
         self._nearest_png: dict[int, bytes] = {}
-        self._build_pictures()
+        side = f"{28 * scale}px"  # fixed, so the page never reflows while dragging
+        frame = widgets.Layout(width=side, height=side, border="1px solid #bbb")
+        self.image = widgets.Image(format="png", layout=frame).add_class("explorer-image")
+        self.nearest_image = widgets.Image(format="png", layout=frame).add_class("explorer-nearest")
+        width = widgets.Layout(width=f"{56 * scale + 16}px", min_height="3.2em")
+        self.readout = widgets.HTML(layout=width).add_class("explorer-readout")
         self._build_controls(seed, end_seed, digit)
         self.widget = _layout(self)
         self.render()
-
-    def _build_pictures(self) -> None:
-        side = f"{28 * self.scale}px"  # fixed, so the page never reflows while dragging
-        frame = widgets.Layout(width=side, height=side, border="1px solid #bbb")
-        self.image = _css(widgets.Image(format="png", layout=frame), "explorer-image")
-        self.nearest_image = _css(widgets.Image(format="png", layout=frame), "explorer-nearest")
-        width = widgets.Layout(width=f"{56 * self.scale + 16}px", min_height="3.2em")
-        self.readout = _css(widgets.HTML(layout=width), "explorer-readout")
 
     def _build_controls(self, seed: int, end_seed: int, digit: int) -> None:
         self.seed = _seed_box(seed, "seed", "explorer-seed")
@@ -202,22 +158,16 @@ class LatentExplorer:
         ]
         self.reset_button = _button("reset", "undo", "explorer-reset", self._reset_directions)
         self.end_seed = _seed_box(end_seed, "towards seed", "explorer-end-seed")
-        self.mode = _css(
-            widgets.ToggleButtons(
-                options=list(INTERPOLATIONS),
-                value="spherical",
-                tooltips=["straight line (lerp)", "along the sphere (slerp)"],
-                style={"button_width": "100px"},
-                layout=widgets.Layout(margin="2px 0 2px 104px"),
-            ),
-            "explorer-mode",
-        )
+        tooltips = ["straight line (lerp)", "along the sphere (slerp)"]
+        mode = widgets.ToggleButtons(options=INTERPOLATIONS, value="spherical", tooltips=tooltips)
+        mode.style.button_width, mode.layout.margin = "100px", "2px 0 2px 104px"
+        self.mode = mode.add_class("explorer-mode")
         self.interpolation = _slider("interpolation", 0.0, 1.0, 0.01, "explorer-interpolation")
         self.digit = None  # an unconditional generator decides the digit itself: no menu
         if models.is_conditional(self.generator):
             menu = widgets.Dropdown(options=list(range(models.DIGITS)), value=digit)
             menu.description, menu.style.description_width = "digit", "100px"
-            self.digit = _css(menu, "explorer-digit")
+            self.digit = menu.add_class("explorer-digit")
         controls = [self.seed, *self.sliders, self.end_seed, self.mode, self.interpolation]
         for control in [*controls, *([self.digit] if self.digit is not None else [])]:
             control.observe(self._changed, names="value")
@@ -261,30 +211,24 @@ class LatentExplorer:
         self.render()
 
 
-def _css(widget: widgets.Widget, *names: str) -> widgets.Widget:
-    for name in names:
-        widget.add_class(name)
-    return widget
-
-
 def _slider(description: str, low: float, high: float, step: float, css: str) -> widgets.Widget:
     slider = widgets.FloatSlider(
         value=0.0, min=low, max=high, step=step, description=description, readout_format=".2f"
     )
     slider.style.description_width, slider.layout.width = "100px", "360px"
-    return _css(slider, css)
+    return slider.add_class(css)
 
 
 def _seed_box(value: int, description: str, css: str) -> widgets.Widget:
-    box = widgets.BoundedIntText(value=value, min=0, max=SEED_MAX, description=description)
+    box = widgets.BoundedIntText(value=value, min=0, max=2**31 - 1, description=description)
     box.style.description_width, box.layout.width = "100px", "220px"
-    return _css(box, css)
+    return box.add_class(css)
 
 
 def _button(description: str, icon: str, css: str, action) -> widgets.Widget:
     button = widgets.Button(description=description, icon=icon, layout={"width": "110px"})
     button.on_click(action)
-    return _css(button, css)
+    return button.add_class(css)
 
 
 def _titled(text: str, *children: widgets.Widget) -> widgets.VBox:
@@ -292,7 +236,6 @@ def _titled(text: str, *children: widgets.Widget) -> widgets.VBox:
 
 
 def _layout(explorer: LatentExplorer) -> widgets.Widget:
-    """The pictures and read-out on the left, the controls grouped on the right."""
     neighbour = _titled("nearest training digit", explorer.nearest_image)
     neighbour.layout.margin = "0 0 0 16px"
     pictures = widgets.HBox([_titled("generated", explorer.image), neighbour])
@@ -308,4 +251,4 @@ def _layout(explorer: LatentExplorer) -> widgets.Widget:
     controls = widgets.VBox(sections, layout=widgets.Layout(margin="0 0 0 24px"))
     body = widgets.HBox([widgets.VBox([pictures, explorer.readout]), controls])
     box = widgets.VBox([header, body], layout=widgets.Layout(padding="8px"))
-    return _css(box, "latent-explorer", f"explorer-{kind}")
+    return box.add_class("latent-explorer").add_class(f"explorer-{kind}")

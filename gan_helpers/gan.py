@@ -1,10 +1,4 @@
-"""``GAN(keras.Model)``: notebook 6's two updates as a ``train_step``, trained by ``fit()``.
-
-Notebook 7 writes :class:`GAN` and the callbacks (weight average, snapshots of fixed latent
-points, per-step history); notebook 8 writes :class:`ConditionalGAN`.
-"""
-
-from __future__ import annotations
+"""``GAN(keras.Model)`` and its callbacks (notebook 7), and :class:`ConditionalGAN` (notebook 8)."""
 
 from typing import Any
 
@@ -16,18 +10,14 @@ from keras import ops
 from gan_helpers.models import build_composite, generate, latent_dim_of
 
 
-def adam() -> keras.optimizers.Optimizer:
-    """Adam as the DCGAN paper sets it: learning rate 2e-4, short momentum (beta_1 0.5)."""
-    return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
+def adam(learning_rate: float = 2e-4) -> keras.optimizers.Optimizer:
+    """Adam with the DCGAN paper's short momentum (beta_1 0.5) and, by default, its step 2e-4."""
+    return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=0.5)
 
 
 class GAN(keras.Model):
-    """A generator and a discriminator trained against each other by ``fit()`` (notebook 7).
-
-    ``real_label`` below 1 (e.g. 0.9) is one-sided label smoothing: real digits are labelled
-    "90 % real", which keeps the discriminator from growing overconfident. ``seed`` seeds the
-    latent vectors the step draws.
-    """
+    """A generator and a discriminator trained against each other by ``fit()`` (notebook 7);
+    ``real_label`` 0.9 is one-sided label smoothing; ``seed`` seeds the latent draws."""
 
     def __init__(
         self,
@@ -45,8 +35,7 @@ class GAN(keras.Model):
         self.latent_dim = latent_dim_of(generator)
         self.real_label = real_label
         self.seed_generator = keras.random.SeedGenerator(seed)
-        # Both players are built. Under tf.distribute, fit() would otherwise "build" the GAN
-        # by calling it on a training batch: the generator on images.
+        # Built: under tf.distribute, fit() would otherwise call the generator on images.
         self.built = True
 
     def compile(
@@ -59,9 +48,8 @@ class GAN(keras.Model):
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
         self.loss_fn = keras.losses.BinaryCrossentropy()
-        # The optimisers' slots, made now (inside a strategy's scope, if any): made lazily in
-        # the first step, they would be made on every replica at once, which tf.distribute
-        # refuses. A checkpoint can also restore them before the first step.
+        # The optimisers' slots, made now in the strategy's scope: tf.distribute refuses slots
+        # made lazily on every replica, and a checkpoint can restore them before the first step.
         for optimizer, model in ((d_optimizer, self.discriminator), (g_optimizer, self.composite)):
             if not optimizer.built:
                 optimizer.build(model.trainable_variables)
@@ -69,17 +57,14 @@ class GAN(keras.Model):
     def train_step(self, data: Any) -> dict[str, Any]:
         real = self.real_inputs(data)
         n = ops.shape(keras.tree.flatten(real)[0])[0]
-
         # 1. The discriminator: n real digits labelled real_label, n fakes labelled 0.
         fake = self.fake_inputs(self.draw(n))
         images = keras.tree.map_structure(lambda r, f: ops.concatenate([r, f], 0), real, fake)
         targets = ops.concatenate([ops.full((n, 1), self.real_label), ops.zeros((n, 1))], 0)
         d_loss, verdicts = self.update(self.discriminator, self.d_optimizer, images, targets)
-
         # 2. The generator, through the composite: 2n fakes that should be called real.
         latent = self.draw(2 * n)
         g_loss, _ = self.update(self.composite, self.g_optimizer, latent, ops.ones((2 * n, 1)))
-
         return {
             "d_loss": d_loss,
             "g_loss": g_loss,
@@ -88,11 +73,7 @@ class GAN(keras.Model):
         }
 
     def update(
-        self,
-        model: keras.Model,
-        optimizer: keras.optimizers.Optimizer,
-        inputs: Any,
-        targets: Any,
+        self, model: keras.Model, optimizer: keras.optimizers.Optimizer, inputs: Any, targets: Any
     ) -> tuple[Any, Any]:
         """What ``model.train_on_batch(inputs, targets)`` does: one gradient step on its loss."""
         with tf.GradientTape() as tape:
@@ -100,18 +81,12 @@ class GAN(keras.Model):
             loss = self.loss_fn(targets, predictions)
         weights = model.trainable_weights
         optimizer.apply(tape.gradient(loss, weights), weights)
-        # On N devices Keras divides each device's loss by N, so that the summed gradients are
-        # those of the whole batch's mean; the loss we report is the mean itself.
+        # Keras divides each of N devices' losses by N (summed gradients); report the mean.
         return loss * tf.distribute.get_strategy().num_replicas_in_sync, predictions
 
     def draw(self, n: Any) -> Any:
-        """This device's ``n`` rows of :meth:`latent_batch`, drawn for all devices at once.
-
-        On one device this is ``latent_batch(n)``. Under ``tf.distribute`` every device runs
-        the step with the same random state and would draw the same latents; drawing the
-        whole global batch and keeping its own rows gives each device different fakes, and N
-        devices exactly the draws of one.
-        """
+        """This device's ``n`` rows of :meth:`latent_batch` drawn for all devices: under
+        ``tf.distribute``, N devices get different fakes, exactly the draws of one device."""
         context = tf.distribute.get_replica_context()
         devices, device = context.num_replicas_in_sync, context.replica_id_in_sync_group
         whole = self.latent_batch(n * devices)
@@ -134,12 +109,7 @@ class GAN(keras.Model):
 
 
 class ConditionalGAN(GAN):
-    """:class:`GAN` for a generator that draws the digit it is asked for (notebook 8).
-
-    The training data are (images, digits) pairs. The generator's input becomes ``[z, digit]``
-    with a random digit, and the discriminator judges ``[image, digit]``: a real image with its
-    label, a fake with the digit it was asked to draw. The two updates are unchanged.
-    """
+    """:class:`GAN` trained on (images, digits) pairs, both players told the digit (notebook 8)."""
 
     def __init__(self, *args: Any, digits: int = 10, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -161,36 +131,25 @@ class ConditionalGAN(GAN):
 
 
 class WeightAverage(keras.callbacks.Callback):
-    """Keeps ``average``, an exponential moving average of the generator's weights.
-
-    The players circle each other; the average of the generator's recent states draws cleaner
-    digits than any single one. ``decay`` 0.99 averages over roughly the last 100 steps.
-    Batch-norm statistics are averaged too: they belong to the averaged state.
-    """
+    """Keeps ``average``, an exponential moving average of the generator's weights."""
 
     def __init__(self, generator: keras.Model, decay: float = 0.99) -> None:
         super().__init__()
-        self.generator = generator
-        self.decay = decay
+        self.generator, self.decay = generator, decay
         self.average = keras.models.clone_model(generator)
         self.average.set_weights(generator.get_weights())
-        self._update = tf.function(self._average_in)
 
+    @tf.function
     def _average_in(self) -> None:
         for average, current in zip(self.average.weights, self.generator.weights, strict=True):
             average.assign(self.decay * average + (1.0 - self.decay) * current)
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        self._update()
+        self._average_in()
 
 
 class Snapshots(keras.callbacks.Callback):
-    """Draws the same latent points every ``every`` steps, to watch the generator learn.
-
-    ``images[i]`` holds the pictures after ``steps[i]`` steps; ``generator`` (default: the
-    model's own) can be a :class:`WeightAverage`'s ``average``. ``digits`` is for a
-    conditional generator.
-    """
+    """The same latent points drawn every ``every`` steps: ``images[i]`` after ``steps[i]``."""
 
     def __init__(
         self,
@@ -200,8 +159,7 @@ class Snapshots(keras.callbacks.Callback):
         digits: np.ndarray | None = None,
     ) -> None:
         super().__init__()
-        self.latent, self.every, self.digits = latent, every, digits
-        self.source = generator
+        self.latent, self.every, self.digits, self.source = latent, every, digits, generator
         self.steps: list[int] = []
         self.images: list[np.ndarray] = []
         self._step = 0

@@ -1,9 +1,4 @@
-"""Measures of a set of generated digits, as plain NumPy functions (notebook 10).
-
-:mod:`gan_helpers.evaluation` runs them all on a generator.
-"""
-
-from __future__ import annotations
+"""Measures of a set of generated digits, as plain NumPy functions (notebook 10)."""
 
 import math
 from collections.abc import Sequence
@@ -24,10 +19,8 @@ def _plogq(p: np.ndarray, q: np.ndarray | float) -> np.ndarray:
 
 
 def classifier_score(probabilities: np.ndarray) -> float:
-    """``exp(mean_x KL(p(y|x) || p(y)))``, the MNIST analogue of the Inception Score.
-
-    Confident predictions spread evenly over the ten classes give 10; one class gives 1.
-    """
+    """``exp(mean_x KL(p(y|x) || p(y)))``, the MNIST analogue of the Inception Score: 10 for
+    confident predictions spread evenly over the ten classes, 1 for a single class."""
     probabilities = np.asarray(probabilities, dtype=np.float64)
     marginal = probabilities.mean(axis=0, keepdims=True)
     return float(np.exp(_plogq(probabilities, marginal).sum(axis=1).mean()))
@@ -45,8 +38,7 @@ def frechet_from_stats(
     mu_a: np.ndarray, cov_a: np.ndarray, mu_b: np.ndarray, cov_b: np.ndarray
 ) -> float:
     """``||mu_a - mu_b||^2 + tr(S_a + S_b - 2 (S_a S_b)^{1/2})`` for two Gaussians."""
-    # S_a S_b has the eigenvalues of the symmetric S_a^1/2 S_b S_a^1/2, which eigvalsh finds
-    # reliably; round-off below zero is clipped.
+    # S_a S_b has the eigenvalues of the symmetric S_a^1/2 S_b S_a^1/2: eigvalsh is reliable.
     values, vectors = np.linalg.eigh(cov_a)
     sqrt_a = (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
     middle = sqrt_a @ cov_b @ sqrt_a
@@ -57,10 +49,8 @@ def frechet_from_stats(
 
 
 def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
-    """Fréchet distance between Gaussians fitted to two feature sets (rows are samples).
-
-    Biased upwards with few samples: compare distances from the same number of samples.
-    """
+    """Fréchet distance between Gaussians fitted to two feature sets (rows are samples); biased
+    upwards with few samples, so compare distances from equal numbers of samples."""
     return frechet_from_stats(*gaussian_stats(features_a), *gaussian_stats(features_b))
 
 
@@ -79,8 +69,7 @@ def kl_from_uniform(fractions: np.ndarray) -> float:
 
 
 def _flat(images: np.ndarray) -> np.ndarray:
-    images = np.asarray(images, dtype=np.float32)
-    return images.reshape(len(images), -1)
+    return np.asarray(images, dtype=np.float32).reshape(len(images), -1)
 
 
 def squared_norms(flat: np.ndarray) -> np.ndarray:
@@ -92,7 +81,6 @@ def squared_norms(flat: np.ndarray) -> np.ndarray:
 def _squared_distances(
     points: np.ndarray, reference: np.ndarray, reference_sq: np.ndarray
 ) -> np.ndarray:
-    """``||p - r||^2`` for every pair via one matmul, clipped at 0 against round-off."""
     squared = squared_norms(points)[:, np.newaxis] - 2.0 * (points @ reference.T)
     squared += reference_sq[np.newaxis, :]
     return np.clip(squared, 0.0, None, out=squared)
@@ -104,15 +92,11 @@ def nearest_neighbours(
     batch_size: int = 256,
     reference_sq: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """For each query image, the index of its nearest ``reference`` image and the distance.
-
-    Pass pixels in [0, 1]; the search is float32 matrix products (round-off about 1e-3). To
-    search one flat float32 reference often, pass ``reference_sq=squared_norms(reference)``.
-    """
+    """Index of and distance to each query's nearest ``reference`` image (float32, about 1e-3
+    round-off); for a reference searched often, pass ``reference_sq=squared_norms(reference)``."""
     queries, reference = _flat(queries), _flat(reference)
     reference_sq = squared_norms(reference) if reference_sq is None else reference_sq
-    indices = np.empty(len(queries), dtype=np.int64)
-    distances = np.empty(len(queries), dtype=np.float64)
+    indices, distances = np.empty(len(queries), np.int64), np.empty(len(queries), np.float64)
     for start in range(0, len(queries), batch_size):
         rows = slice(start, start + batch_size)
         squared = _squared_distances(queries[rows], reference, reference_sq)
@@ -126,12 +110,8 @@ def near_copy_share(
     real_distances: np.ndarray,
     quantile: float = NEAR_COPY_QUANTILE,
 ) -> tuple[float, float]:
-    """Share of generated images nearer the training set than nearly all unseen real digits.
-
-    Both are :func:`nearest_neighbours` distances to the training digits; the threshold is
-    the ``quantile`` of ``real_distances`` (test digits). Returns ``(share, threshold)``:
-    about ``quantile`` for new digits, far above for a generator that replays training digits.
-    """
+    """``(share, threshold)``: share of generated images nearer the training set than the
+    ``quantile`` of real test digits; about ``quantile`` for new digits, far above for copies."""
     if not 0.0 < quantile < 1.0:
         raise ValueError(f"quantile must be between 0 and 1, got {quantile!r}")
     generated = np.asarray(generated_distances, dtype=np.float64).ravel()
@@ -152,8 +132,7 @@ def _parzen(
     result = np.empty((len(sigmas), len(points)), dtype=np.float64)
     for start in range(0, len(points), batch_size):
         squared = _squared_distances(points[start : start + batch_size], samples, samples_sq)
-        # Shifting by each row's nearest sample keeps exp() in (0, 1]: no overflow, and the
-        # nearest sample (which dominates the sum) is represented exactly.
+        # Shifted by each row's nearest sample, exp() stays in (0, 1] and its top term is exact.
         closest = squared.min(axis=1, keepdims=True)
         for row, sigma in enumerate(np.asarray(sigmas, dtype=np.float64)):
             total = np.exp((squared - closest) * np.float32(-0.5 / sigma**2)).sum(1, np.float64)
@@ -166,10 +145,7 @@ def _parzen(
 def parzen_log_likelihood(
     samples: np.ndarray, points: np.ndarray, sigma: float, batch_size: int = 500
 ) -> np.ndarray:
-    """Log-likelihood (nats) of each of ``points`` under a Gaussian KDE on ``samples``.
-
-    The Parzen-window estimate of Goodfellow et al. (2014); pass pixels in [0, 1].
-    """
+    """Log-likelihood (nats) of each of ``points`` under a Gaussian Parzen window on ``samples``."""
     return _parzen(samples, points, [sigma], batch_size)[0]
 
 

@@ -1,7 +1,4 @@
-"""Loading a shipped ``.keras`` file (pretrained GANs, the classifier) without running code
-from it, or one clear error naming the file and the fix."""
-
-from __future__ import annotations
+"""Loading a shipped ``.keras`` file without running code from it, or one clear error."""
 
 import json
 import zipfile
@@ -20,12 +17,8 @@ class PretrainedWeightsError(Exception):
 
 
 def load_model_file(path: Path, role: str | None = None, *, fix: str = "") -> keras.Model:
-    """Load a ``.keras`` file without running any code from it; one clear error otherwise.
-
-    A model with code (``Lambda`` layers) is refused before Keras reads it, and safe mode is on
-    besides. A ``role`` ("generator" or "discriminator") must fit the model's shapes. Every
-    problem raises :class:`PretrainedWeightsError` naming the file, with ``fix`` appended.
-    """
+    """Load a ``.keras`` file without running any code from it, its shapes fitting ``role``;
+    problems raise :class:`PretrainedWeightsError` naming the file, plus ``fix``."""
     path, fix = Path(path), f" {fix}" if fix else ""
     if role is not None and role not in ROLES:
         raise ValueError(f"role must be one of {ROLES} or None, got {role!r}")
@@ -55,11 +48,9 @@ def load_model_file(path: Path, role: str | None = None, *, fix: str = "") -> ke
         model = keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as error:  # Keras raises many types for a bad file
         detail = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
-        what = (
-            "contains code and was not loaded"
-            if "safe_mode" in str(error)
-            else "could not be loaded as a Keras model; it may be truncated or damaged"
-        )
+        what = "could not be loaded as a Keras model; it may be truncated or damaged"
+        if "safe_mode" in str(error):
+            what = "contains code and was not loaded"
         # ``from None``: one message, no chained traceback, as for every error here.
         raise PretrainedWeightsError(f"{path} {what} ({detail}).{fix}") from None
     if role is not None and not _fits(model, role):
@@ -78,7 +69,6 @@ def load_model_file(path: Path, role: str | None = None, *, fix: str = "") -> ke
 
 
 def _code_in_archive(path: Path) -> list[str]:
-    """Descriptions of the layers in ``path``'s model config that carry Python code."""
     try:
         with zipfile.ZipFile(path) as archive:
             config = json.loads(archive.read("config.json"))

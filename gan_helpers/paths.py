@@ -1,8 +1,4 @@
-"""Where the tutorial keeps its files: ``data/`` (what the notebooks read) and ``artifacts/``
-(what they write), at the project root; ``GAN_TUTORIAL_DATA_DIR`` / ``_ARTIFACTS_DIR`` move them.
-"""
-
-from __future__ import annotations
+"""The project's ``data/`` (read) and ``artifacts/`` (written), or ``$GAN_TUTORIAL_*_DIR``."""
 
 import os
 import secrets
@@ -31,16 +27,11 @@ def artifacts_dir(*parts: str) -> Path:
 
 
 def replace_atomically(target: Path, write: Callable[[Path], object]) -> Path:
-    """Let ``write(tmp)`` create a temporary file beside ``target``, then rename it into place.
-
-    A crash mid-write leaves the old ``target`` whole (the data are fsynced before the rename).
-    The temporary name keeps the suffix (Keras picks the format from it); the writer creates
-    the file itself, so it gets the usual permissions (``mkstemp`` would make it private).
-    """
+    """Let ``write(tmp)`` create ``tmp`` (same suffix, usual permissions) beside ``target``, then
+    fsync and rename it into place: a crash mid-write leaves the old ``target`` whole."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(
-        f".{target.stem}.{os.getpid()}.{secrets.token_hex(4)}.tmp{target.suffix}"
-    )
+    name = f".{target.stem}.{os.getpid()}.{secrets.token_hex(4)}.tmp{target.suffix}"
+    tmp = target.with_name(name)
     try:
         write(tmp)
         with open(tmp, "rb") as written:

@@ -1,9 +1,4 @@
-"""Figures for the notebooks, so that the notebooks can stay about GANs.
-
-Each function draws with matplotlib and returns the figure; the notebook shows it.
-"""
-
-from __future__ import annotations
+"""Figures for the notebooks, drawn with matplotlib, so that the notebooks can stay about GANs."""
 
 import shutil
 from collections.abc import Mapping, Sequence
@@ -56,9 +51,8 @@ def image_strip(rows: Mapping[str, np.ndarray]) -> Figure:
     """Labelled rows of digits, one row per entry of ``rows`` (notebook 6)."""
     names = list(rows)
     ncols = max(len(row) for row in rows.values())
-    fig, axes = plt.subplots(
-        len(names), ncols, figsize=(ncols * 0.9, len(names) * 0.9), squeeze=False
-    )
+    size = (ncols * 0.9, len(names) * 0.9)  # inches
+    fig, axes = plt.subplots(len(names), ncols, figsize=size, squeeze=False)
     for row_axes, name in zip(axes, names, strict=True):
         digits = _as_unit_images(rows[name])
         for index, ax in enumerate(row_axes):
@@ -72,12 +66,7 @@ def image_strip(rows: Mapping[str, np.ndarray]) -> Figure:
 
 
 def step_curves(history: Mapping[str, Sequence[float]], *, smooth: int = 25) -> Figure:
-    """The two losses, and D(x) against D(G(z)), per training step (notebook 6).
-
-    ``history`` holds per-step lists ``d_loss``, ``g_loss``, ``d_real``, ``d_fake`` (as
-    :class:`gan_helpers.gan.StepHistory` records). Thick lines average ``smooth`` steps;
-    dashed ones mark the equilibrium (log 2, 1/2).
-    """
+    """A StepHistory's losses, and D(x) against D(G(z)), per step, with equilibria (notebook 6)."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
     losses = [("d_loss", "discriminator"), ("g_loss", "generator")]
     verdicts = [("d_real", "D(x), real digits"), ("d_fake", "D(G(z)), fakes")]
@@ -104,37 +93,27 @@ def step_curves(history: Mapping[str, Sequence[float]], *, smooth: int = 25) -> 
 def nearest_distance_histograms(
     generated: np.ndarray, real: np.ndarray, *, threshold: float | None = None
 ) -> Figure:
-    """Nearest-training-digit distances of generated and real test digits (notebook 10).
-
-    ``threshold`` (e.g. :func:`gan_helpers.metrics.near_copy_share`'s) is drawn dashed.
-    """
+    """Nearest-training-digit distances of generated and real test digits (notebook 10)."""
     fig, ax = plt.subplots(figsize=(7, 2.8))
     bins = np.linspace(0.0, max(np.max(generated), np.max(real)) * 1.02, 50)
     ax.hist(real, bins=bins, density=True, alpha=0.5, color=_REAL_COLOUR, label="real test digits")
     ax.hist(generated, bins=bins, density=True, alpha=0.5, color=_FAKE_COLOUR, label="generated")
     if threshold is not None:
         ax.axvline(threshold, color="gray", ls="--", lw=0.8, label="near-copy threshold")
-    ax.set(
-        xlabel="distance to the nearest training digit (pixels in [0, 1])",
-        ylabel="density",
-        title="How close to the training set?",
-    )
+    xlabel = "distance to the nearest training digit (pixels in [0, 1])"
+    ax.set(xlabel=xlabel, ylabel="density", title="How close to the training set?")
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     return fig
 
 
 def toy_gan_panels(snapshots: Sequence[Mapping[str, np.ndarray | float | int]]) -> Figure:
-    """One panel per snapshot of the 1-D toy GAN: p_data, p_g, D(x) and D* (notebook 1).
-
-    Snapshots hold ``step``, grid ``x``, ``p_data`` and ``d`` on it, and ``fake`` samples.
-    """
-    fig, axes = plt.subplots(
-        1, len(snapshots), figsize=(3.4 * len(snapshots), 3.0), sharey=True, squeeze=False
-    )
+    """One panel per snapshot of the 1-D toy GAN: p_data, p_g, D(x) and D* (notebook 1). A
+    snapshot holds ``step``, grid ``x``, ``p_data`` and ``d`` on it, and ``fake`` samples."""
+    size = (3.4 * len(snapshots), 3.0)  # inches
+    fig, axes = plt.subplots(1, len(snapshots), figsize=size, sharey=True, squeeze=False)
     for ax, snap in zip(axes[0], snapshots, strict=True):
-        x = np.asarray(snap["x"])
-        p_data = np.asarray(snap["p_data"])
+        x, p_data = np.asarray(snap["x"]), np.asarray(snap["p_data"])
         # Gaussian kernel density of the fakes (bandwidth 0.1): smoother than a histogram.
         fake = np.asarray(snap["fake"])[:: max(1, len(snap["fake"]) // 5000)]
         z = (x[:, None] - fake[None, :]) / 0.1
@@ -146,9 +125,7 @@ def toy_gan_panels(snapshots: Sequence[Mapping[str, np.ndarray | float | int]]) 
         ax.fill_between(x, p_g, color=_FAKE_COLOUR, alpha=0.3, label="$p_g$")
         ax.plot(x, snap["d"], color="#2ca02c", lw=2, label="$D(x)$")
         ax.plot(x, d_star, color="black", lw=1, ls=":", label="$D^*(x)$")
-        ax.set_title(f"step {snap['step']}")
-        ax.set_xlabel("x")
-        ax.set_ylim(0, 1.05)
+        ax.set(title=f"step {snap['step']}", xlabel="x", ylim=(0, 1.05))
     axes[0][0].legend(loc="upper left", frameon=False, fontsize=8)
     fig.tight_layout()
     return fig
@@ -188,10 +165,7 @@ def save_progress_gif(
 
 
 def architecture_diagram(model: keras.Model, *, name: str | None = None) -> object:
-    """Keras's block diagram of ``model`` with shapes (notebooks 3-4), in ``artifacts/figures``.
-
-    Returns an IPython image, or ``None`` after saying how to install a missing graphviz.
-    """
+    """Keras's block diagram of ``model`` (notebooks 3-4), or ``None`` if graphviz is missing."""
     from IPython.display import Image
 
     if shutil.which("dot") is None:

@@ -1,15 +1,9 @@
 """The shipped DCGANs: the command that trains them, and how notebooks load them.
 
-``python -m gan_helpers.pretrained --model dcgan|cdcgan`` (``make pretrain``) trains a model with
-notebook 7's :class:`~gan_helpers.gan.GAN`, evaluates it and writes ``<model>_generator.keras``
-(the weight average), ``<model>_discriminator.keras`` and ``<model>.json`` (command, seed, steps,
-time, machine, evaluation, history) into ``data/pretrained/`` or ``--out DIR``. Checkpoints
-(``tf.train.Checkpoint``) go to ``<out>/checkpoints/<model>-seed<seed>/``; after a crash the same
-command with ``--resume`` ends with the same weights, bit for bit, as an unbroken run: every
-step's batch follows from (seed, step), and the random-generator states are in the checkpoint.
-"""
-
-from __future__ import annotations
+``python -m gan_helpers.pretrained --model dcgan|cdcgan`` (``make pretrain``) trains a model,
+evaluates it and writes ``<model>_generator.keras`` (the weight average),
+``<model>_discriminator.keras`` and ``<model>.json`` into ``data/pretrained/`` or ``--out DIR``.
+After a crash, ``--resume`` ends with the same weights, bit for bit, as an unbroken run."""
 
 import argparse
 import json
@@ -34,6 +28,7 @@ from gan_helpers.model_files import PretrainedWeightsError, load_model_file
 from gan_helpers.paths import artifacts_dir, data_dir, replace_atomically
 from gan_helpers.reproducibility import SEED
 
+COMMAND = "python -m gan_helpers.pretrained"
 HISTORY_EVERY = 50  # steps between kept history points in the JSON record
 EVALUATION_SAMPLES = 10_000
 
@@ -48,6 +43,7 @@ class ModelSpec:
     batch_size: int = 32  # real digits per step; the discriminator also sees as many fakes
     real_label: float = 0.9
     average_decay: float = 0.99
+    learning_rate: float = 2e-4  # both players' Adam step
     steps: int = 36_000  # the shipped model's length, the command's default
     description: str = ""
 
@@ -55,13 +51,9 @@ class ModelSpec:
         """Fresh models and optimisers, compiled; the same seed gives the same start."""
         keras.utils.set_random_seed(seed)
         kind = ConditionalGAN if self.conditional else GAN
-        gan = kind(
-            self.build_generator(),
-            self.build_discriminator(),
-            real_label=self.real_label,
-            seed=seed,
-        )
-        gan.compile(d_optimizer=adam(), g_optimizer=adam())
+        generator, discriminator = self.build_generator(), self.build_discriminator()
+        gan = kind(generator, discriminator, real_label=self.real_label, seed=seed)
+        gan.compile(d_optimizer=adam(self.learning_rate), g_optimizer=adam(self.learning_rate))
         return gan
 
 
@@ -76,6 +68,7 @@ MODELS: dict[str, ModelSpec] = {
         models.build_conditional_generator,
         models.build_conditional_discriminator,
         conditional=True,
+        learning_rate=1e-3,
         steps=24_000,
         description="the same DCGAN told which digit to draw (notebook 8)",
     ),
@@ -105,7 +98,7 @@ def load_pretrained(model: str = DEFAULT_MODEL, role: str = "generator") -> kera
     path = model_path(model, role)
     fix = (
         f"Restore it with `git checkout -- {path.name}` in data/pretrained/, or retrain it with "
-        f"`python -m gan_helpers.pretrained --model {model}`."
+        f"`{COMMAND} --model {model}`."
     )
     return load_model_file(path, role, fix=fix)
 
@@ -118,11 +111,8 @@ def pretrained_record(model: str = DEFAULT_MODEL) -> dict[str, Any]:
 def batches(
     arrays: Sequence[np.ndarray], batch_size: int, seed: int, start: int, stop: int
 ) -> tf.data.Dataset:
-    """Batches ``start`` to ``stop`` of a run that shuffles ``arrays`` anew every epoch.
-
-    Epoch ``e``'s order is ``default_rng([seed, e])``'s permutation, so batch ``s`` is the same
-    whichever step a run starts from: what makes a resumed run repeat an unbroken one.
-    """
+    """Batches ``start`` to ``stop`` of a run that shuffles ``arrays`` anew every epoch, epoch
+    ``e`` by ``default_rng([seed, e])``: a batch is the same whichever step a run starts from."""
     n = len(arrays[0])
     per_epoch = n // batch_size
     epochs = range(start // per_epoch, (stop - 1) // per_epoch + 1)
@@ -141,10 +131,7 @@ def batches(
 
 
 class CheckpointEvery(keras.callbacks.Callback):
-    """Saves ``manager``'s checkpoint every ``every`` steps, and stops on a loss that is NaN.
-
-    Training that diverges ends with an error naming the last good checkpoint, which is kept.
-    """
+    """Checkpoints every ``every`` steps; a NaN loss stops training, naming the last good one."""
 
     def __init__(
         self, manager: tf.train.CheckpointManager, every: int, step: int, seconds: tf.Variable
@@ -152,8 +139,8 @@ class CheckpointEvery(keras.callbacks.Callback):
         super().__init__()
         self.manager, self.every, self.step = manager, every, step
         # Training time so far, saved with the checkpoint so a resumed run reports the total.
-        self.seconds = seconds
-        self.began, self.seconds_before = time.perf_counter(), float(seconds.numpy())
+        self.seconds, self.seconds_before = seconds, float(seconds.numpy())
+        self.began = time.perf_counter()
 
     def total_seconds(self) -> float:
         """Seconds of training in this run and the runs it resumed."""
@@ -174,11 +161,6 @@ class CheckpointEvery(keras.callbacks.Callback):
 
 class TrainingDivergedError(RuntimeError):
     """A loss stopped being a finite number."""
-
-
-def random_states(model: keras.Model) -> list[keras.Variable]:
-    """The states of ``model``'s random-number generators (its draws and dropout masks)."""
-    return [v for v in model.variables if "seed_generator_state" in v.path]
 
 
 def train(
@@ -202,19 +184,19 @@ def train(
         d_optimizer=gan.d_optimizer,
         g_optimizer=gan.g_optimizer,
         average=average.average,
-        random_states=random_states(gan),
+        # The states of the GAN's random-number generators: its draws and dropout masks.
+        random_states=[v for v in gan.variables if "seed_generator_state" in v.path],
     )
     directory = (out or artifacts_dir()) / "checkpoints" / f"{model}-seed{seed}"
     manager = tf.train.CheckpointManager(checkpoint, directory, max_to_keep=2)
-    start = 0
-    if manager.latest_checkpoint and not resume:
-        raise FileExistsError(
-            f"{directory} already holds checkpoints: add --resume to continue that run, or "
-            "delete the folder to start from step 0."
-        )
-    if resume and manager.latest_checkpoint:
+    if manager.latest_checkpoint:
+        if not resume:
+            raise FileExistsError(
+                f"{directory} already holds checkpoints: add --resume to continue that run, or "
+                "delete the folder to start from step 0."
+            )
         checkpoint.restore(manager.latest_checkpoint).assert_consumed()
-        start = int(gan.d_optimizer.iterations)
+    start = int(gan.d_optimizer.iterations)  # 0, unless restored
     mnist = load_mnist()
     arrays = [to_model_range(mnist.x_train), mnist.y_train.astype(np.int32)][: 1 + spec.conditional]
     history = StepHistory()
@@ -231,6 +213,7 @@ def train(
         "batch_size": spec.batch_size,
         "real_label": spec.real_label,
         "average_decay": spec.average_decay,
+        "learning_rate": spec.learning_rate,
         "resumed_from_step": start or None,
         "training_seconds": round(saver.total_seconds(), 1),
         "machine": _machine(),
@@ -262,23 +245,25 @@ def save(
     name = record["model"]
     for role, network in (("generator", generator), ("discriminator", discriminator)):
         if network is not None:
-            replace_atomically(model_path(name, role, out), lambda tmp, m=network: m.save(tmp))
+            replace_atomically(model_path(name, role, out), network.save)
     text = json.dumps(record, indent=1) + "\n"
     replace_atomically(record_path(name, out), lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
-def evaluation_of(generator: keras.Model) -> dict[str, Any]:
-    """The evaluation that goes into a record, as plain JSON values."""
-    from gan_helpers.evaluation import evaluate_generator
+def _evaluate(record: dict[str, Any], generator: keras.Model, out: Path | None) -> None:
+    """Score ``generator`` into the saved ``record`` (as plain JSON values); print the scores."""
+    from gan_helpers.evaluation import evaluate_generator, format_report
 
     # The seed notebook 10 scores with, so that the record and the notebook agree.
-    metrics = evaluate_generator(generator, n_samples=EVALUATION_SAMPLES, seed=SEED)
-    return {k: np.asarray(v).tolist() for k, v in metrics.items()}
+    scores = evaluate_generator(generator, n_samples=EVALUATION_SAMPLES, seed=SEED)
+    record["evaluation"] = {k: np.asarray(v).tolist() for k, v in scores.items()}
+    save(record, generator=None, out=out)
+    print(format_report(record["evaluation"]))
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m gan_helpers.pretrained",
+        prog=COMMAND,
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -297,25 +282,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _evaluate_only(model: str, out: Path | None) -> int:
-    from gan_helpers.evaluation import format_report
-
-    try:
-        generator = load_model_file(model_path(model, "generator", out), "generator")
-        record = json.loads(record_path(model, out).read_text(encoding="utf-8"))
-    except (OSError, PretrainedWeightsError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    record["evaluation"] = evaluation_of(generator)
-    save(record, generator=None, out=out)
-    print(format_report(record["evaluation"]))
-    return 0
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: train a model and ship it under ``data/pretrained`` (or ``--out``)."""
-    from gan_helpers.evaluation import format_report
-
     parser = _parser()
     args = parser.parse_args(argv)
     spec = MODELS[args.model]
@@ -326,7 +294,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.evaluate_only:
         if args.no_evaluate or args.resume:
             parser.error("--evaluate-only trains nothing: leave out --no-evaluate and --resume")
-        return _evaluate_only(args.model, args.out)
+        try:
+            generator = load_model_file(model_path(args.model, "generator", args.out), "generator")
+            record = json.loads(record_path(args.model, args.out).read_text(encoding="utf-8"))
+        except (OSError, PretrainedWeightsError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        _evaluate(record, generator, args.out)
+        return 0
     steps = spec.steps if args.steps is None else args.steps
     if args.epochs is not None:
         steps = args.epochs * (60_000 // spec.batch_size)
@@ -344,14 +319,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (TrainingDivergedError, FileExistsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    record["command"] = (
-        f"python -m gan_helpers.pretrained --model {args.model} --steps {steps} --seed {args.seed}"
-    )
+    record["command"] = f"{COMMAND} --model {args.model} --steps {steps} --seed {args.seed}"
     save(record, average.average, gan.discriminator, args.out)
     if not args.no_evaluate:
-        record["evaluation"] = evaluation_of(average.average)
-        save(record, generator=None, out=args.out)
-        print(format_report(record["evaluation"]))
+        _evaluate(record, average.average, args.out)
     print(f"trained {steps} steps; saved to {args.out or pretrained_dir()}")
     return 0
 
