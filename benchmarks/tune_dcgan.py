@@ -33,7 +33,8 @@ from gan_helpers.pretrained import MODELS, ModelSpec
 
 @dataclasses.dataclass(frozen=True)
 class TunedSpec(ModelSpec):
-    """A :class:`ModelSpec` with its own Adam learning rates (beta_1 stays 0.5)."""
+    """A :class:`ModelSpec` with its own Adam learning rates (beta_1 stays 0.5), each 2e-4 (the
+    DCGAN paper's) unless a variant sets it: ``ModelSpec.learning_rate`` is not used."""
 
     d_learning_rate: float = 2e-4
     g_learning_rate: float = 2e-4
@@ -55,6 +56,7 @@ def tunable(model: str) -> TunedSpec:
 
 
 BASE = tunable("dcgan")
+# The conditional DCGAN at 2e-4, as first shipped; it ships with `c-lr-1e-3`'s rate since.
 C_BASE = tunable("cdcgan")
 WIDE_G = partial(models.build_generator, filters=(128, 64))
 WIDE_D = partial(models.build_discriminator, filters=(64, 128))
