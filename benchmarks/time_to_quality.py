@@ -116,7 +116,7 @@ def train_and_score(
 
 
 HEADER = (
-    f"{'model':10} {'seed':>4} {'min':>5} {'steps':>6} {'score':>6} {'FD/floor':>8} "
+    f"{'model':10} {'seed':>4} {'min':>5} {'sec':>5} {'steps':>6} {'score':>6} {'FD/floor':>8} "
     f"{'KL':>6} {'class %':<10} {'asked':>6} {'NN':>5}"
 )
 
@@ -124,7 +124,8 @@ HEADER = (
 def format_row(row: dict[str, Any]) -> str:
     asked = row["digit_accuracy"]
     return (
-        f"{row['model']:10} {row['seed']:>4} {row['minutes']:>5g} {row['steps']:>6} "
+        f"{row['model']:10} {row['seed']:>4} {row['minutes']:>5g} {row['trained_seconds']:>5.0f} "
+        f"{row['steps']:>6} "
         f"{row['classifier_score']:>6.2f} {row['fd_ratio']:>8.1f} {row['class_kl']:>6.3f} "
         f"{100 * row['min_class']:>4.1f}-{100 * row['max_class']:<5.1f} "
         f"{'-' if asked is None else f'{100 * asked:.1f}':>6} {row['nn_distance']:>5.2f}"
@@ -132,6 +133,7 @@ def format_row(row: dict[str, Any]) -> str:
 
 
 LEGEND = (
+    "sec: seconds of training at the mark (the clock runs only inside fit); "
     "score: classifier score (max 10); FD/floor: Fréchet distance over the real-data floor "
     "(1 = real digits); KL: predicted-digit balance (0 = even); class %: rarest and commonest "
     "digit; asked: % read as the digit asked for (conditional models); NN: mean distance to "

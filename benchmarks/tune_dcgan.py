@@ -61,6 +61,18 @@ C_BASE = tunable("cdcgan")
 WIDE_G = partial(models.build_generator, filters=(128, 64))
 WIDE_D = partial(models.build_discriminator, filters=(64, 128))
 
+
+def spectral_discriminator(dropout: float = 0.3) -> keras.Model:
+    """The DCGAN discriminator with each kernel spectrally normalised (Miyato et al. 2018)."""
+    plain = models.build_discriminator(dropout=dropout)
+    layers = [keras.Input(models.IMAGE_SHAPE)]
+    for layer in plain.layers:
+        clone = layer.__class__.from_config(layer.get_config())
+        wrap = isinstance(clone, keras.layers.Conv2D | keras.layers.Dense)
+        layers.append(keras.layers.SpectralNormalization(clone) if wrap else clone)
+    return keras.Sequential(layers, name="spectral_discriminator")
+
+
 VARIANTS: dict[str, TunedSpec] = {
     "base": BASE,
     "avg999": dataclasses.replace(BASE, average_decay=0.999),
@@ -82,6 +94,26 @@ VARIANTS: dict[str, TunedSpec] = {
     "lr-5e-4": dataclasses.replace(BASE, d_learning_rate=5e-4, g_learning_rate=5e-4),
     "lr-1e-3": dataclasses.replace(BASE, d_learning_rate=1e-3, g_learning_rate=1e-3),
     "lr-2e-3": dataclasses.replace(BASE, d_learning_rate=2e-3, g_learning_rate=2e-3),
+    # Longer runs: does width pay at the larger rate, given the shipped model's 30 minutes?
+    "wide-lr-1e-3": dataclasses.replace(
+        BASE,
+        build_generator=WIDE_G,
+        build_discriminator=WIDE_D,
+        d_learning_rate=1e-3,
+        g_learning_rate=1e-3,
+    ),
+    "sn-lr-1e-3": dataclasses.replace(
+        BASE, build_discriminator=spectral_discriminator, d_learning_rate=1e-3, g_learning_rate=1e-3
+    ),
+    "sn-no-dropout-lr-1e-3": dataclasses.replace(
+        BASE,
+        build_discriminator=partial(spectral_discriminator, dropout=0.0),
+        d_learning_rate=1e-3,
+        g_learning_rate=1e-3,
+    ),
+    "wide-g-lr-1e-3": dataclasses.replace(
+        BASE, build_generator=WIDE_G, d_learning_rate=1e-3, g_learning_rate=1e-3
+    ),
     # Short runs (the notebooks' two minutes): does a faster start come from larger steps?
     "c-base": C_BASE,
     "c-lr-5e-4": dataclasses.replace(C_BASE, d_learning_rate=5e-4, g_learning_rate=5e-4),
