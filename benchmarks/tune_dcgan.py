@@ -1,9 +1,10 @@
 """Tuning the DCGANs: which setting helps them most in a fixed training time.
 
 Each variant changes one or two things of the shipped ``dcgan`` (or, for the ``c-`` variants,
-of the conditional ``cdcgan``) of ``gan_helpers.pretrained``:
-the widths of its two networks, the weight average's decay, the learning rates, the batch or
-the discriminator's dropout. Every variant is trained for ``--minutes`` (5) of training time
+of the conditional ``cdcgan``, whose ``c-base`` is its first shipped learning rate, 2e-4) of
+``gan_helpers.pretrained``: the widths of its two networks, the weight average's decay, the
+learning rates (both players' or each one's), the batch, the discriminator's dropout or its
+spectral normalisation. Every variant is trained for ``--minutes`` (5) of training time
 with the code of ``benchmarks/time_to_quality.py`` (the batches, determinism and weight average
 of ``make pretrain``) and its weight average scored on 10,000 samples at each of
 ``--checkpoints``. One run at a time; rows are printed as they come and written as JSON to
@@ -26,30 +27,31 @@ from time_to_quality import HEADER, LEGEND, SPECS, format_row, minutes_list, tra
 
 from gan_helpers import models
 from gan_helpers.data import load_mnist
-from gan_helpers.gan import GAN
+from gan_helpers.gan import GAN, adam
 from gan_helpers.paths import artifacts_dir
 from gan_helpers.pretrained import MODELS, ModelSpec
 
 
 @dataclasses.dataclass(frozen=True)
 class TunedSpec(ModelSpec):
-    """A :class:`ModelSpec` with its own Adam learning rates (beta_1 stays 0.5), each 2e-4 (the
-    DCGAN paper's) unless a variant sets it: ``ModelSpec.learning_rate`` is not used."""
+    """A :class:`ModelSpec` whose two players may take different Adam learning rates: each
+    falls back to ``learning_rate`` (both players') when not set."""
 
-    d_learning_rate: float = 2e-4
-    g_learning_rate: float = 2e-4
+    d_learning_rate: float | None = None
+    g_learning_rate: float | None = None
 
     def gan(self, seed: int) -> GAN:
         gan = super().gan(seed)
-        gan.compile(
-            d_optimizer=keras.optimizers.Adam(self.d_learning_rate, beta_1=0.5),
-            g_optimizer=keras.optimizers.Adam(self.g_learning_rate, beta_1=0.5),
-        )
+        if self.d_learning_rate is not None or self.g_learning_rate is not None:
+            gan.compile(
+                d_optimizer=adam(self.d_learning_rate or self.learning_rate),
+                g_optimizer=adam(self.g_learning_rate or self.learning_rate),
+            )
         return gan
 
 
 def tunable(model: str) -> TunedSpec:
-    """The shipped ``model``'s settings, with learning rates that can be changed."""
+    """The shipped ``model``'s settings, as a :class:`TunedSpec`."""
     return TunedSpec(
         **{f.name: getattr(MODELS[model], f.name) for f in dataclasses.fields(ModelSpec)}
     )
@@ -57,7 +59,7 @@ def tunable(model: str) -> TunedSpec:
 
 BASE = tunable("dcgan")
 # The conditional DCGAN at 2e-4, as first shipped; it ships with `c-lr-1e-3`'s rate since.
-C_BASE = tunable("cdcgan")
+C_BASE = dataclasses.replace(tunable("cdcgan"), learning_rate=2e-4)
 WIDE_G = partial(models.build_generator, filters=(128, 64))
 WIDE_D = partial(models.build_discriminator, filters=(64, 128))
 
@@ -91,41 +93,33 @@ VARIANTS: dict[str, TunedSpec] = {
     ),
     "g-lr-1e-3": dataclasses.replace(BASE, g_learning_rate=1e-3),
     "d-lr-1e-4": dataclasses.replace(BASE, d_learning_rate=1e-4),
-    "lr-5e-4": dataclasses.replace(BASE, d_learning_rate=5e-4, g_learning_rate=5e-4),
-    "lr-1e-3": dataclasses.replace(BASE, d_learning_rate=1e-3, g_learning_rate=1e-3),
-    "lr-2e-3": dataclasses.replace(BASE, d_learning_rate=2e-3, g_learning_rate=2e-3),
+    "lr-5e-4": dataclasses.replace(BASE, learning_rate=5e-4),
+    "lr-1e-3": dataclasses.replace(BASE, learning_rate=1e-3),
+    "lr-2e-3": dataclasses.replace(BASE, learning_rate=2e-3),
     # Longer runs: does width pay at the larger rate, given the shipped model's 30 minutes?
     "wide-lr-1e-3": dataclasses.replace(
         BASE,
         build_generator=WIDE_G,
         build_discriminator=WIDE_D,
-        d_learning_rate=1e-3,
-        g_learning_rate=1e-3,
+        learning_rate=1e-3,
     ),
     "sn-lr-1e-3": dataclasses.replace(
-        BASE, build_discriminator=spectral_discriminator, d_learning_rate=1e-3, g_learning_rate=1e-3
+        BASE, build_discriminator=spectral_discriminator, learning_rate=1e-3
     ),
     "sn-no-dropout-lr-1e-3": dataclasses.replace(
         BASE,
         build_discriminator=partial(spectral_discriminator, dropout=0.0),
-        d_learning_rate=1e-3,
-        g_learning_rate=1e-3,
+        learning_rate=1e-3,
     ),
-    "wide-g-lr-1e-3": dataclasses.replace(
-        BASE, build_generator=WIDE_G, d_learning_rate=1e-3, g_learning_rate=1e-3
-    ),
+    "wide-g-lr-1e-3": dataclasses.replace(BASE, build_generator=WIDE_G, learning_rate=1e-3),
     # Short runs (the notebooks' two minutes): does a faster start come from larger steps?
     "c-base": C_BASE,
-    "c-lr-5e-4": dataclasses.replace(C_BASE, d_learning_rate=5e-4, g_learning_rate=5e-4),
+    "c-lr-5e-4": dataclasses.replace(C_BASE, learning_rate=5e-4),
     "c-g-lr-1e-3": dataclasses.replace(C_BASE, g_learning_rate=1e-3),
-    "c-lr-1e-3": dataclasses.replace(C_BASE, d_learning_rate=1e-3, g_learning_rate=1e-3),
-    "c-lr-2e-3": dataclasses.replace(C_BASE, d_learning_rate=2e-3, g_learning_rate=2e-3),
-    "c-batch64-lr-5e-4": dataclasses.replace(
-        C_BASE, batch_size=64, d_learning_rate=5e-4, g_learning_rate=5e-4
-    ),
-    "c-avg9-lr-5e-4": dataclasses.replace(
-        C_BASE, average_decay=0.9, d_learning_rate=5e-4, g_learning_rate=5e-4
-    ),
+    "c-lr-1e-3": dataclasses.replace(C_BASE, learning_rate=1e-3),
+    "c-lr-2e-3": dataclasses.replace(C_BASE, learning_rate=2e-3),
+    "c-batch64-lr-5e-4": dataclasses.replace(C_BASE, batch_size=64, learning_rate=5e-4),
+    "c-avg9-lr-5e-4": dataclasses.replace(C_BASE, average_decay=0.9, learning_rate=5e-4),
 }
 
 
