@@ -118,6 +118,7 @@ VARIANTS: dict[str, TunedSpec] = {
     "c-g-lr-1e-3": dataclasses.replace(C_BASE, g_learning_rate=1e-3),
     "c-lr-1e-3": dataclasses.replace(C_BASE, learning_rate=1e-3),
     "c-lr-2e-3": dataclasses.replace(C_BASE, learning_rate=2e-3),
+    "c-avg999-lr-1e-3": dataclasses.replace(C_BASE, average_decay=0.999, learning_rate=1e-3),
     "c-batch64-lr-5e-4": dataclasses.replace(C_BASE, batch_size=64, learning_rate=5e-4),
     "c-avg9-lr-5e-4": dataclasses.replace(C_BASE, average_decay=0.9, learning_rate=5e-4),
 }

@@ -15,6 +15,13 @@ def adam(learning_rate: float = 2e-4) -> keras.optimizers.Optimizer:
     return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=0.5)
 
 
+def no_autotune() -> tf.data.Options:
+    """tf.data options with the autotuner off: its clean-up can stall ``fit()`` (notebook 7)."""
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return options
+
+
 class GAN(keras.Model):
     """A generator and a discriminator trained against each other by ``fit()`` (notebook 7);
     ``real_label`` 0.9 is one-sided label smoothing; ``seed`` seeds the latent draws."""

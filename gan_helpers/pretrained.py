@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from gan_helpers import models
 from gan_helpers.data import load_mnist, to_model_range
-from gan_helpers.gan import GAN, ConditionalGAN, StepHistory, WeightAverage, adam
+from gan_helpers.gan import GAN, ConditionalGAN, StepHistory, WeightAverage, adam, no_autotune
 from gan_helpers.model_files import PretrainedWeightsError, load_model_file
 from gan_helpers.paths import artifacts_dir, data_dir, replace_atomically
 from gan_helpers.reproducibility import SEED
@@ -119,15 +119,15 @@ def batches(
     order = np.concatenate(
         [np.random.default_rng([seed, e]).permutation(n)[: per_epoch * batch_size] for e in epochs]
     ).reshape(-1, batch_size)
-    offset = epochs[0] * per_epoch
-    rows = order[start - offset : stop - offset]
+    rows = order[start - epochs[0] * per_epoch :][: stop - start]
     tensors = tuple(tf.constant(a) for a in arrays)
 
     def gather(indices: tf.Tensor) -> Any:
         picked = tuple(tf.gather(t, indices) for t in tensors)
         return picked if len(picked) > 1 else picked[0]
 
-    return tf.data.Dataset.from_tensor_slices(rows).map(gather).prefetch(2)
+    dataset = tf.data.Dataset.from_tensor_slices(rows).map(gather).prefetch(2)
+    return dataset.with_options(no_autotune())
 
 
 class CheckpointEvery(keras.callbacks.Callback):

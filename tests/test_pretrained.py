@@ -162,6 +162,13 @@ def test_batch_s_is_the_same_whichever_step_a_run_starts_from() -> None:
     assert not np.array_equal(np.concatenate(whole[:5]), np.concatenate(whole[5:10]))
 
 
+def test_batches_run_without_tf_data_s_autotuner() -> None:
+    # Its clean-up held fit() for seconds after an epoch's last step (docs/benchmarks.md).
+    dataset = pretrained.batches([np.zeros(16, np.float32)], 8, seed=0, start=0, stop=2)
+    assert dataset.options().autotune.enabled is False
+    assert len(list(dataset)) == 2
+
+
 # --- resume after kill -9 --------------------------------------------------------------------
 
 COMMAND = ["--model", "dcgan", "--steps", "60", "--checkpoint-every", "20", "--no-evaluate"]
