@@ -19,7 +19,7 @@ APP_ARGS ?=
 
 # The shipped models' lengths (the "command" in data/pretrained/<model>.json);
 # e.g. PRETRAIN_ARGS=--resume continues an interrupted run.
-DCGAN_STEPS ?= 36000
+DCGAN_STEPS ?= 30000
 CDCGAN_STEPS ?= 24000
 PRETRAIN_ARGS ?=
 
