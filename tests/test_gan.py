@@ -52,12 +52,25 @@ def fresh_pair() -> tuple[keras.Model, keras.Model]:
     return build_generator(), build_discriminator()
 
 
+def comparable_adam() -> keras.optimizers.Optimizer:
+    """Notebook 6's Adam (``gan_helpers.gan.adam``), with epsilon 1e-4 instead of Keras's 1e-7.
+
+    Adam's first steps move each weight by about the learning rate whatever its gradient's size,
+    so a gradient that is zero up to float rounding (the generator's Dense kernel, which feeds
+    batch norm, has many such components) takes the sign of that rounding: compiled differently,
+    on some CPUs, such a weight moves the other way and the two runs end 2 x 2e-4 apart. A larger
+    epsilon shrinks those steps to nothing while gradients of real size still take Adam's steps,
+    with its running averages carried from step to step.
+    """
+    return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5, epsilon=1e-4)
+
+
 def brownlee_loop(batches: dict[str, list[np.ndarray]]) -> tuple[keras.Model, keras.Model]:
     """Notebook 6's loop: ``train_on_batch`` on the discriminator, then on the composite."""
     generator, discriminator = fresh_pair()
-    discriminator.compile(adam(), "binary_crossentropy")
+    discriminator.compile(comparable_adam(), "binary_crossentropy")
     composite = build_composite(generator, discriminator)
-    composite.compile(adam(), "binary_crossentropy")
+    composite.compile(comparable_adam(), "binary_crossentropy")
     targets = np.concatenate([np.ones((BATCH, 1)), np.zeros((BATCH, 1))]).astype(np.float32)
     for real, for_d, for_g in zip(batches["real"], batches["for_d"], batches["for_g"], strict=True):
         # training=True: the fakes pass batch norm as they do inside GAN.train_step.
@@ -74,7 +87,7 @@ def keras_steps(
     generator, discriminator = fresh_pair()
     latents = [z for pair in zip(batches["for_d"], batches["for_g"], strict=True) for z in pair]
     gan = GivenLatents(generator, discriminator, real_label=real_label, latents=latents)
-    gan.compile(d_optimizer=adam(), g_optimizer=adam())
+    gan.compile(d_optimizer=comparable_adam(), g_optimizer=comparable_adam())
     for real in batches["real"]:
         gan.train_step(tf.constant(real))
     return generator, discriminator
@@ -94,7 +107,8 @@ def test_the_notebooks_step_and_the_packages_step_give_the_same_weights(batches)
     Every generator and discriminator weight (batch-norm statistics included) must match to
     rtol 1e-5, atol 1e-6: the two run the same arithmetic, only compiled differently (a
     ``tf.function`` per ``train_on_batch`` against an eager step), so only float rounding
-    may differ. Dropout stays on: both discriminators draw the same masks.
+    may differ (and Adam's epsilon keeps rounding from deciding a step: ``comparable_adam``).
+    Dropout stays on: both discriminators draw the same masks.
     """
     loop = brownlee_loop(batches)
     assert_same_weights(loop, keras_steps(batches))
