@@ -107,6 +107,14 @@ VARIANTS: dict[str, TunedSpec] = {
     "sn-lr-1e-3": dataclasses.replace(
         BASE, build_discriminator=spectral_discriminator, learning_rate=1e-3
     ),
+    # A third stride-2 block (7x7 to 4x4): a deeper discriminator, still cheap.
+    "d3-lr-1e-3": dataclasses.replace(
+        BASE,
+        build_discriminator=partial(models.build_discriminator, filters=(32, 64, 128)),
+        learning_rate=1e-3,
+    ),
+    # Two time-scales (Heusel et al. 2017): the discriminator's steps twice the generator's.
+    "ttur-lr-1e-3": dataclasses.replace(BASE, learning_rate=1e-3, d_learning_rate=2e-3),
     # Short runs (the notebooks' two minutes): does a faster start come from larger steps?
     "c-base": C_BASE,
     "c-lr-5e-4": dataclasses.replace(C_BASE, learning_rate=5e-4),
