@@ -161,8 +161,15 @@ def stable_screenshot(image: Locator, path: Path) -> bytes:
     return current
 
 
-def changed_screenshot(image: Locator, before: bytes, path: Path, seconds: float = 30) -> bytes:
-    """The element's pixels once they differ from ``before`` (a round trip to the kernel)."""
+def changed_screenshot(
+    image: Locator, before: bytes, path: Path, seconds: float = EXPLORER_SECONDS
+) -> bytes:
+    """The element's pixels once they differ from ``before`` (a round trip to the kernel).
+
+    As long a wait as for the first picture: in JupyterLab, "Run All Cells" queues the
+    notebook's later cells ahead of the slider's message, and the kernel answers it only after
+    them (over 30 s on a slow machine). How fast a redraw is, the latency benchmark measures.
+    """
     deadline = time.monotonic() + seconds
     after = before
     while after == before and time.monotonic() < deadline:
