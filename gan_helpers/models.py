@@ -10,14 +10,14 @@ DIGITS = 10
 
 
 def build_discriminator(
-    filters: tuple[int, int] = (32, 64), dropout: float = 0.3, name: str = "discriminator"
+    filters: tuple[int, ...] = (32, 64, 128), dropout: float = 0.3, name: str = "discriminator"
 ) -> keras.Model:
-    """The DCGAN discriminator, as notebook 3 builds it: two stride-2 conv blocks, a sigmoid."""
+    """The DCGAN discriminator, as notebook 3 builds it: three stride-2 conv blocks, a sigmoid."""
     stack = [keras.Input(IMAGE_SHAPE), *_conv_blocks(filters, dropout), layers.Flatten()]
     return keras.Sequential([*stack, layers.Dense(1, activation="sigmoid")], name=name)
 
 
-def _conv_blocks(filters: tuple[int, int], dropout: float) -> list[layers.Layer]:
+def _conv_blocks(filters: tuple[int, ...], dropout: float) -> list[layers.Layer]:
     blocks: list[layers.Layer] = []
     for width in filters:
         blocks += [layers.Conv2D(width, 4, strides=2, padding="same"), layers.LeakyReLU(0.2)]
@@ -62,7 +62,7 @@ def build_conditional_generator(
 
 
 def build_conditional_discriminator(
-    filters: tuple[int, int] = (32, 64),
+    filters: tuple[int, ...] = (32, 64, 128),
     dropout: float = 0.3,
     digits: int = DIGITS,
     name: str = "conditional_discriminator",
@@ -75,7 +75,7 @@ def build_conditional_discriminator(
         x = layer(x)
     features = layers.Flatten()(x)
     shared = layers.Dense(1, name="real_score")(features)
-    width = 7 * 7 * filters[1]
+    width = features.shape[-1]
     embedding = layers.Flatten()(layers.Embedding(digits, width, name="digit_embedding")(digit))
     matches = layers.Dot(axes=1, name="digit_match")([embedding, features])
     verdict = layers.Activation("sigmoid")(layers.Add()([shared, matches]))

@@ -38,9 +38,9 @@ IMAGES = RNG.uniform(-1, 1, (3, *models.IMAGE_SHAPE)).astype(np.float32)
     ("builder", "inputs", "output_shape", "params"),
     [
         (models.build_generator, LATENT, (3, 28, 28, 1), 359_553),
-        (models.build_discriminator, IMAGES, (3, 1), 36_513),
+        (models.build_discriminator, IMAGES, (3, 1), 166_625),
         (models.build_conditional_generator, [LATENT, DIGIT], (3, 28, 28, 1), 390_913),
-        (models.build_conditional_discriminator, [IMAGES, DIGIT], (3, 1), 67_873),
+        (models.build_conditional_discriminator, [IMAGES, DIGIT], (3, 1), 187_105),
         (models.build_published_generator, LATENT, (3, 28, 28, 1), 1_164_289),
         (models.build_mlp_generator, LATENT, (3, 28, 28, 1), 1_493_520),
         (models.build_mlp_discriminator, IMAGES, (3, 1), 533_505),
@@ -76,10 +76,10 @@ def test_multiply_adds_match_the_hand_count() -> None:
         models.multiply_adds(models.build_generator())
         == 100 * 3136 + 49 * 16 * (64 * 32) + 196 * 16 * 32
     )
-    # 4x4 convs 1->32 with a 14x14 output and 32->64 with 7x7, then Dense 3136 x 1.
+    # 4x4 convs 1->32 with a 14x14 output, 32->64 with 7x7, 64->128 with 4x4; Dense 2048 x 1.
     assert (
         models.multiply_adds(models.build_discriminator())
-        == 196 * 16 * 32 + 49 * 16 * (32 * 64) + 3136
+        == 196 * 16 * 32 + 49 * 16 * (32 * 64) + 16 * 16 * (64 * 128) + 2048
     )
 
 
@@ -103,7 +103,7 @@ def test_the_composite_trains_exactly_the_generator_weights() -> None:
     assert [id(w) for w in composite.trainable_weights] == [
         id(w) for w in generator.trainable_weights
     ]
-    assert discriminator.trainable and len(discriminator.trainable_weights) == 6
+    assert discriminator.trainable and len(discriminator.trainable_weights) == 8
     assert {id(w) for w in discriminator.weights} <= {
         id(w) for w in composite.non_trainable_weights
     }
