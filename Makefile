@@ -19,8 +19,8 @@ APP_ARGS ?=
 
 # The shipped models' lengths (the "command" in data/pretrained/<model>.json);
 # e.g. PRETRAIN_ARGS=--resume continues an interrupted run.
-DCGAN_STEPS ?= 30000
-CDCGAN_STEPS ?= 24000
+DCGAN_STEPS ?= 22000
+CDCGAN_STEPS ?= 20000
 PRETRAIN_ARGS ?=
 
 .PHONY: lab app test test-fast install upgrade lock mnist pretrain bench-throughput bench-quality bench-five bench-tune bench-spread bench-latency lint clean
