@@ -60,15 +60,16 @@ def tunable(model: str) -> TunedSpec:
 # Both DCGANs as first shipped: learning rate 2e-4 and two discriminator blocks. They ship with
 # `lr-1e-3`'s rate and `d3-lr-1e-3`'s third block since; the tables of docs/benchmarks.md name
 # the variants by these bases.
+TWO_BLOCKS = (32, 64)
 BASE = dataclasses.replace(
     tunable("dcgan"),
     learning_rate=2e-4,
-    build_discriminator=partial(models.build_discriminator, filters=(32, 64)),
+    build_discriminator=partial(models.build_discriminator, filters=TWO_BLOCKS),
 )
 C_BASE = dataclasses.replace(
     tunable("cdcgan"),
     learning_rate=2e-4,
-    build_discriminator=partial(models.build_conditional_discriminator, filters=(32, 64)),
+    build_discriminator=partial(models.build_conditional_discriminator, filters=TWO_BLOCKS),
 )
 WIDE_G = partial(models.build_generator, filters=(128, 64))
 WIDE_D = partial(models.build_discriminator, filters=(64, 128))
@@ -77,7 +78,7 @@ WIDE_D = partial(models.build_discriminator, filters=(64, 128))
 def spectral_discriminator() -> keras.Model:
     """The two-block DCGAN discriminator with each kernel spectrally normalised (Miyato et al.
     2018)."""
-    plain = models.build_discriminator(filters=(32, 64))
+    plain = models.build_discriminator(filters=TWO_BLOCKS)
     layers = [keras.Input(models.IMAGE_SHAPE)]
     for layer in plain.layers:
         clone = layer.__class__.from_config(layer.get_config())
@@ -94,13 +95,14 @@ VARIANTS: dict[str, TunedSpec] = {
     "wide-d": dataclasses.replace(BASE, build_discriminator=WIDE_D),
     "batch64": dataclasses.replace(BASE, batch_size=64),
     "no-dropout": dataclasses.replace(
-        BASE, build_discriminator=partial(models.build_discriminator, filters=(32, 64), dropout=0.0)
+        BASE,
+        build_discriminator=partial(models.build_discriminator, filters=TWO_BLOCKS, dropout=0.0),
     ),
     "label1": dataclasses.replace(BASE, real_label=1.0),
     "avg999-no-dropout": dataclasses.replace(
         BASE,
         average_decay=0.999,
-        build_discriminator=partial(models.build_discriminator, filters=(32, 64), dropout=0.0),
+        build_discriminator=partial(models.build_discriminator, filters=TWO_BLOCKS, dropout=0.0),
     ),
     "g-lr-1e-3": dataclasses.replace(BASE, g_learning_rate=1e-3),
     "d-lr-1e-4": dataclasses.replace(BASE, d_learning_rate=1e-4),
