@@ -73,6 +73,7 @@ C_BASE = dataclasses.replace(
 )
 WIDE_G = partial(models.build_generator, filters=(128, 64))
 WIDE_D = partial(models.build_discriminator, filters=(64, 128))
+D3 = partial(models.build_discriminator, filters=(32, 64, 128))
 
 
 def spectral_discriminator() -> keras.Model:
@@ -123,6 +124,17 @@ VARIANTS: dict[str, TunedSpec] = {
     "d3-lr-1e-3": dataclasses.replace(
         BASE,
         build_discriminator=partial(models.build_discriminator, filters=(32, 64, 128)),
+        learning_rate=1e-3,
+    ),
+    # With the third block: is 1e-3 still the rate, and is the generator now the weaker player?
+    "d3-lr-5e-4": dataclasses.replace(BASE, build_discriminator=D3, learning_rate=5e-4),
+    "d3-lr-2e-3": dataclasses.replace(BASE, build_discriminator=D3, learning_rate=2e-3),
+    "d3-wide-g-lr-1e-3": dataclasses.replace(
+        BASE, build_discriminator=D3, build_generator=WIDE_G, learning_rate=1e-3
+    ),
+    "d4-lr-1e-3": dataclasses.replace(
+        BASE,
+        build_discriminator=partial(models.build_discriminator, filters=(32, 64, 128, 256)),
         learning_rate=1e-3,
     ),
     # Two time-scales (Heusel et al. 2017): the discriminator's steps twice the generator's.
