@@ -17,7 +17,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from time_to_quality import HEADER, LEGEND, SPECS, format_row, train_and_score
+from time_to_quality import HEADER, LEGEND, SPECS, train_and_score
 
 from gan_helpers.data import load_mnist
 from gan_helpers.paths import artifacts_dir
@@ -65,14 +65,7 @@ def main() -> None:
     for name in args.models:
         mine = []
         for seed in args.seeds:
-            mine += train_and_score(
-                name,
-                [args.minutes],
-                seed,
-                args.samples,
-                mnist,
-                lambda row: print(format_row(row), flush=True),
-            )
+            mine += train_and_score(name, [args.minutes], seed, args.samples, mnist)
         print(f"{name} over {len(mine)} seeds:\n{summary(mine)}", flush=True)
         rows += mine
         args.out.parent.mkdir(parents=True, exist_ok=True)

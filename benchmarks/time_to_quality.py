@@ -62,11 +62,12 @@ def train_and_score(
     seed: int,
     samples: int,
     mnist: Any,
-    report: Callable[[dict[str, Any]], None] = lambda row: None,
+    report: Callable[[dict[str, Any]], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Train model ``name`` up to each of ``checkpoints`` (minutes) in turn; score at each.
 
-    Returns one row per checkpoint; ``report`` sees each row as soon as it is scored.
+    Returns one row per checkpoint; ``report`` (by default, printing it as a table row) sees
+    each row as soon as it is scored.
     """
     spec = SPECS[name]
     tf.config.experimental.enable_op_determinism()  # as make pretrain trains
@@ -111,7 +112,7 @@ def train_and_score(
                 "near_copy_share": metrics["near_copy_share"],
             }
         )
-        report(rows[-1])
+        (report or print_row)(rows[-1])
     return rows
 
 
@@ -130,6 +131,11 @@ def format_row(row: dict[str, Any]) -> str:
         f"{100 * row['min_class']:>4.1f}-{100 * row['max_class']:<5.1f} "
         f"{'-' if asked is None else f'{100 * asked:.1f}':>6} {row['nn_distance']:>5.2f}"
     )
+
+
+def print_row(row: dict[str, Any]) -> None:
+    """Print ``row`` as a line of the table under :data:`HEADER`, at once."""
+    print(format_row(row), flush=True)
 
 
 LEGEND = (
@@ -209,14 +215,7 @@ def main() -> None:
     print(HEADER)
     rows: list[dict[str, Any]] = []
     for name in args.models:
-        rows += train_and_score(
-            name,
-            checkpoints,
-            args.seed,
-            args.samples,
-            mnist,
-            lambda row: print(format_row(row), flush=True),
-        )
+        rows += train_and_score(name, checkpoints, args.seed, args.samples, mnist)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(rows, indent=1) + "\n")
         plot(rows, args.plot)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import keras
-from time_to_quality import HEADER, LEGEND, SPECS, format_row, minutes_list, train_and_score
+from time_to_quality import HEADER, LEGEND, SPECS, minutes_list, train_and_score
 
 from gan_helpers import models
 from gan_helpers.data import load_mnist
@@ -175,14 +175,7 @@ def main() -> None:
     print(HEADER)
     for name in args.variants:
         SPECS[name] = VARIANTS[name]
-        rows += train_and_score(
-            name,
-            checkpoints,
-            args.seed,
-            args.samples,
-            mnist,
-            lambda row: print(format_row(row), flush=True),
-        )
+        rows += train_and_score(name, checkpoints, args.seed, args.samples, mnist)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(rows, indent=1) + "\n")
     print(f"saved {args.out}")
