@@ -3,13 +3,13 @@
 Each variant changes one or two things of the ``dcgan`` (or, for the ``c-`` variants, of the
 conditional ``cdcgan``), both at their first shipped learning rate, 2e-4 (``base``, ``c-base``), of
 ``gan_helpers.pretrained``: the widths of its two networks, the weight average's decay, the
-learning rates (both players' or each one's), the batch, the discriminator's dropout or its
-spectral normalisation. Every variant is trained for ``--minutes`` (5) of training time
-with the code of ``benchmarks/time_to_quality.py`` (the batches, determinism and weight average
-of ``make pretrain``) and its weight average scored on 10,000 samples at each of
-``--checkpoints``. One run at a time; rows are printed as they come and written as JSON to
-``artifacts/benchmarks/tune_dcgan.json`` (appended run by run, so a crash keeps them).
-Run: ``make bench-tune`` (all variants, about an hour), or e.g.
+learning rates (both players' or each one's), the batch, the discriminator's dropout, depth or
+spectral normalisation, the loss (hinge for binary cross-entropy). Every variant is trained for
+``--minutes`` (5) of training time with the code of ``benchmarks/time_to_quality.py`` (the
+batches, determinism and weight average of ``make pretrain``) and its weight average scored on
+10,000 samples at each of ``--checkpoints``. One run at a time; rows are printed as they come
+and written as JSON to ``artifacts/benchmarks/tune_dcgan.json`` (appended run by run, so a
+crash keeps them). Run: ``make bench-tune`` (all variants, several hours), or e.g.
 ``BENCH_ARGS="--variants base avg999"``.
 """
 
@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import keras
+import tensorflow as tf
+from keras import ops
 from time_to_quality import HEADER, LEGEND, SPECS, minutes_list, train_and_score
 
 from gan_helpers import models
@@ -32,17 +34,45 @@ from gan_helpers.paths import artifacts_dir
 from gan_helpers.pretrained import MODELS, ModelSpec
 
 
+class HingeGAN(GAN):
+    """:class:`GAN` with the hinge loss (Lim and Ye 2017; Miyato et al. 2018) in place of binary
+    cross-entropy: its discriminator outputs a score, not a probability, and learns to put real
+    digits' scores above 1 and fakes' below -1; the generator raises its fakes' scores."""
+
+    def update(
+        self, model: keras.Model, optimizer: keras.optimizers.Optimizer, inputs: Any, targets: Any
+    ) -> tuple[Any, Any]:
+        with tf.GradientTape() as tape:
+            scores = model(inputs, training=True)
+            if model is self.discriminator:
+                real = ops.cast(targets > 0.5, scores.dtype)
+                margins = real * ops.relu(1.0 - scores) + (1.0 - real) * ops.relu(1.0 + scores)
+                loss = ops.mean(margins)
+            else:
+                loss = -ops.mean(scores)
+        weights = model.trainable_weights
+        optimizer.apply(tape.gradient(loss, weights), weights)
+        return loss, scores
+
+
 @dataclasses.dataclass(frozen=True)
 class TunedSpec(ModelSpec):
-    """A :class:`ModelSpec` whose two players may take different Adam learning rates: each
-    falls back to ``learning_rate`` (both players') when not set."""
+    """A :class:`ModelSpec` whose two players may take different Adam learning rates (each
+    falls back to ``learning_rate``, both players', when not set) and may play the hinge loss
+    (:class:`HingeGAN`; its discriminator must end without the sigmoid)."""
 
     d_learning_rate: float | None = None
     g_learning_rate: float | None = None
+    hinge: bool = False
 
     def gan(self, seed: int) -> GAN:
-        gan = super().gan(seed)
-        if self.d_learning_rate is not None or self.g_learning_rate is not None:
+        if self.hinge:
+            keras.utils.set_random_seed(seed)
+            networks = self.build_generator(), self.build_discriminator()
+            gan: GAN = HingeGAN(*networks, real_label=self.real_label, seed=seed)
+        else:
+            gan = super().gan(seed)
+        if self.hinge or self.d_learning_rate is not None or self.g_learning_rate is not None:
             gan.compile(
                 d_optimizer=adam(self.d_learning_rate or self.learning_rate),
                 g_optimizer=adam(self.g_learning_rate or self.learning_rate),
@@ -86,6 +116,14 @@ def spectral_discriminator() -> keras.Model:
         wrap = isinstance(clone, keras.layers.Conv2D | keras.layers.Dense)
         layers.append(keras.layers.SpectralNormalization(clone) if wrap else clone)
     return keras.Sequential(layers, name="spectral_discriminator")
+
+
+def score_discriminator() -> keras.Model:
+    """Notebook 3's discriminator without its final sigmoid: a score for the hinge loss."""
+    plain = models.build_discriminator()
+    body = [layer.__class__.from_config(layer.get_config()) for layer in plain.layers[:-1]]
+    stack = [keras.Input(models.IMAGE_SHAPE), *body, keras.layers.Dense(1)]
+    return keras.Sequential(stack, name="score_discriminator")
 
 
 VARIANTS: dict[str, TunedSpec] = {
@@ -136,6 +174,13 @@ VARIANTS: dict[str, TunedSpec] = {
         BASE,
         build_discriminator=partial(models.build_discriminator, filters=(32, 64, 128, 256)),
         learning_rate=1e-3,
+    ),
+    # Another loss: the hinge, with the shipped three blocks.
+    "hinge-d3-lr-1e-3": dataclasses.replace(
+        BASE, build_discriminator=score_discriminator, hinge=True, learning_rate=1e-3
+    ),
+    "hinge-d3-lr-2e-4": dataclasses.replace(
+        BASE, build_discriminator=score_discriminator, hinge=True, learning_rate=2e-4
     ),
     # Two time-scales (Heusel et al. 2017): the discriminator's steps twice the generator's.
     "ttur-lr-1e-3": dataclasses.replace(BASE, learning_rate=1e-3, d_learning_rate=2e-3),
