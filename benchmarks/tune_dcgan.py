@@ -52,7 +52,7 @@ class HingeGAN(GAN):
                 loss = -ops.mean(scores)
         weights = model.trainable_weights
         optimizer.apply(tape.gradient(loss, weights), weights)
-        return loss, scores
+        return loss, scores  # one device only: no per-device loss scaling, unlike GAN.update
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,11 +159,7 @@ VARIANTS: dict[str, TunedSpec] = {
         BASE, build_discriminator=spectral_discriminator, learning_rate=1e-3
     ),
     # A third stride-2 block (7x7 to 4x4): a deeper discriminator, still cheap.
-    "d3-lr-1e-3": dataclasses.replace(
-        BASE,
-        build_discriminator=partial(models.build_discriminator, filters=(32, 64, 128)),
-        learning_rate=1e-3,
-    ),
+    "d3-lr-1e-3": dataclasses.replace(BASE, build_discriminator=D3, learning_rate=1e-3),
     # With the third block: is 1e-3 still the rate, and is the generator now the weaker player?
     "d3-lr-5e-4": dataclasses.replace(BASE, build_discriminator=D3, learning_rate=5e-4),
     "d3-lr-2e-3": dataclasses.replace(BASE, build_discriminator=D3, learning_rate=2e-3),
