@@ -62,12 +62,11 @@ def train_and_score(
     seed: int,
     samples: int,
     mnist: Any,
-    report: Callable[[dict[str, Any]], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Train model ``name`` up to each of ``checkpoints`` (minutes) in turn; score at each.
 
-    Returns one row per checkpoint; ``report`` (by default, printing it as a table row) sees
-    each row as soon as it is scored.
+    Returns one row per checkpoint, each also printed as a line of the table as soon as it is
+    scored.
     """
     spec = SPECS[name]
     tf.config.experimental.enable_op_determinism()  # as make pretrain trains
@@ -112,7 +111,7 @@ def train_and_score(
                 "near_copy_share": metrics["near_copy_share"],
             }
         )
-        (report or print_row)(rows[-1])
+        print(format_row(rows[-1]), flush=True)
     return rows
 
 
@@ -131,11 +130,6 @@ def format_row(row: dict[str, Any]) -> str:
         f"{100 * row['min_class']:>4.1f}-{100 * row['max_class']:<5.1f} "
         f"{'-' if asked is None else f'{100 * asked:.1f}':>6} {row['nn_distance']:>5.2f}"
     )
-
-
-def print_row(row: dict[str, Any]) -> None:
-    """Print ``row`` as a line of the table under :data:`HEADER`, at once."""
-    print(format_row(row), flush=True)
 
 
 LEGEND = (

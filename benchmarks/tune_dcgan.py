@@ -66,12 +66,9 @@ class TunedSpec(ModelSpec):
     hinge: bool = False
 
     def gan(self, seed: int) -> GAN:
-        if self.hinge:
-            keras.utils.set_random_seed(seed)
-            networks = self.build_generator(), self.build_discriminator()
-            gan: GAN = HingeGAN(*networks, real_label=self.real_label, seed=seed)
-        else:
-            gan = super().gan(seed)
+        gan = super().gan(seed)
+        if self.hinge:  # the same seeded networks, played with the other loss
+            gan = HingeGAN(gan.generator, gan.discriminator, real_label=self.real_label, seed=seed)
         if self.hinge or self.d_learning_rate is not None or self.g_learning_rate is not None:
             gan.compile(
                 d_optimizer=adam(self.d_learning_rate or self.learning_rate),
