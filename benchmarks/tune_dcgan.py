@@ -123,6 +123,20 @@ def score_discriminator() -> keras.Model:
     return keras.Sequential(stack, name="score_discriminator")
 
 
+def layernorm_discriminator() -> keras.Model:
+    """Notebook 3's three blocks with layer normalisation in place of dropout after the second
+    and third convolutions: the DCGAN paper's batch norm (Radford et al. 2016) is ruled out, its
+    moving statistics would change inside the frozen composite (``models.build_composite``)."""
+    stack: list[keras.layers.Layer] = [keras.Input(models.IMAGE_SHAPE)]
+    for i, width in enumerate((32, 64, 128)):
+        stack.append(keras.layers.Conv2D(width, 4, strides=2, padding="same"))
+        if i > 0:
+            stack.append(keras.layers.LayerNormalization())
+        stack.append(keras.layers.LeakyReLU(0.2))
+    stack += [keras.layers.Flatten(), keras.layers.Dense(1, activation="sigmoid")]
+    return keras.Sequential(stack, name="layernorm_discriminator")
+
+
 VARIANTS: dict[str, TunedSpec] = {
     "base": BASE,
     "avg999": dataclasses.replace(BASE, average_decay=0.999),
@@ -167,6 +181,9 @@ VARIANTS: dict[str, TunedSpec] = {
         BASE,
         build_discriminator=partial(models.build_discriminator, filters=(32, 64, 128, 256)),
         learning_rate=1e-3,
+    ),
+    "d3-ln-lr-1e-3": dataclasses.replace(
+        BASE, build_discriminator=layernorm_discriminator, learning_rate=1e-3
     ),
     # Another loss: the hinge, with the shipped three blocks.
     "hinge-d3-lr-1e-3": dataclasses.replace(
