@@ -73,11 +73,12 @@ def classify(
     images = images.reshape(-1, *IMAGE_SHAPE).astype(np.float32, copy=False)
     features_layer = classifier.get_layer(FEATURES_LAYER)
     both = keras.Model(classifier.inputs[0], [features_layer.output, classifier.outputs[0]])
-    if len(images) == 0:
-        return ClassifierOutputs(np.zeros((0, DIGITS)), np.zeros((0, features_layer.units)))
-    # predict() runs the batches in one traced graph: the same numbers, faster than eager calls.
-    features, probabilities = both.predict(images, batch_size=batch_size, verbose=0)
-    return ClassifierOutputs(probabilities.astype(np.float64), features.astype(np.float64))
+    features, probabilities = [np.zeros((0, features_layer.units))], [np.zeros((0, DIGITS))]
+    for start in range(0, len(images), batch_size):
+        feats, probs = both(images[start : start + batch_size], training=False)
+        features.append(np.asarray(feats, dtype=np.float64))
+        probabilities.append(np.asarray(probs, dtype=np.float64))
+    return ClassifierOutputs(np.concatenate(probabilities), np.concatenate(features))
 
 
 def classifier_accuracy(
