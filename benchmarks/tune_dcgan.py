@@ -1,16 +1,17 @@
 """Tuning the DCGANs: which setting helps them most in a fixed training time.
 
-Each variant changes one or two things of the ``dcgan`` (or, for the ``c-`` variants, of the
+Each variant changes one or a few things of the ``dcgan`` (or, for the ``c-`` variants, of the
 conditional ``cdcgan``), both at their first shipped learning rate, 2e-4 (``base``, ``c-base``), of
 ``gan_helpers.pretrained``: the widths of its two networks, the weight average's decay, the
 learning rates (both players' or each one's), the batch, the discriminator's dropout, depth or
-spectral normalisation, the loss (hinge for binary cross-entropy). Every variant is trained for
-``--minutes`` (5) of training time with the code of ``benchmarks/time_to_quality.py`` (the
-batches, determinism and weight average of ``make pretrain``) and its weight average scored on
-10,000 samples at each of ``--checkpoints``. One run at a time; rows are printed as they come
-and written as JSON to ``artifacts/benchmarks/tune_dcgan.json`` (appended run by run, so a
-crash keeps them). Run: ``make bench-tune`` (all variants, several hours), or e.g.
-``BENCH_ARGS="--variants base avg999"``.
+spectral normalisation, the loss (hinge or Wasserstein for binary cross-entropy). Every
+variant is trained for ``--minutes`` (5) of training time with the code of
+``benchmarks/time_to_quality.py`` (the batches, determinism and weight average of ``make
+pretrain``) and its weight average scored on 10,000 samples at each of ``--checkpoints``. One
+run at a time; rows are printed as they come and written as JSON to
+``artifacts/benchmarks/tune_dcgan.json`` (appended run by run, so a crash keeps them). Run:
+``make bench-tune`` (all variants, several hours), or e.g. ``BENCH_ARGS="--variants base
+avg999"``.
 """
 
 from __future__ import annotations
@@ -34,10 +35,15 @@ from gan_helpers.paths import artifacts_dir
 from gan_helpers.pretrained import MODELS, ModelSpec
 
 
-class HingeGAN(GAN):
-    """:class:`GAN` with the hinge loss (Lim and Ye 2017; Miyato et al. 2018) in place of binary
-    cross-entropy: its discriminator outputs a score, not a probability, and learns to put real
-    digits' scores above 1 and fakes' below -1; the generator raises its fakes' scores."""
+class ScoreGAN(GAN):
+    """:class:`GAN` whose discriminator outputs an unbounded score, not a probability (it must
+    end without the sigmoid), under a loss of :meth:`discriminator_loss`; the generator raises
+    its fakes' scores."""
+
+    def discriminator_loss(self, images: Any, targets: Any, scores: Any) -> Any:
+        """The discriminator's loss on ``images``, n real digits then n fakes (as
+        :meth:`GAN.train_step` stacks them), whose ``targets`` are ``real_label`` and 0."""
+        raise NotImplementedError
 
     def update(
         self, model: keras.Model, optimizer: keras.optimizers.Optimizer, inputs: Any, targets: Any
@@ -45,9 +51,7 @@ class HingeGAN(GAN):
         with tf.GradientTape() as tape:
             scores = model(inputs, training=True)
             if model is self.discriminator:
-                real = ops.cast(targets > 0.5, scores.dtype)
-                margins = real * ops.relu(1.0 - scores) + (1.0 - real) * ops.relu(1.0 + scores)
-                loss = ops.mean(margins)
+                loss = self.discriminator_loss(inputs, targets, scores)
             else:
                 loss = -ops.mean(scores)
         weights = model.trainable_weights
@@ -55,21 +59,59 @@ class HingeGAN(GAN):
         return loss, scores  # one device only: no per-device loss scaling, unlike GAN.update
 
 
+class HingeGAN(ScoreGAN):
+    """The hinge loss (Lim and Ye 2017; Miyato et al. 2018): real digits' scores above 1,
+    fakes' below -1."""
+
+    def discriminator_loss(self, images: Any, targets: Any, scores: Any) -> Any:
+        real = ops.cast(targets > 0.5, scores.dtype)
+        return ops.mean(real * ops.relu(1.0 - scores) + (1.0 - real) * ops.relu(1.0 + scores))
+
+
+class WassersteinGAN(ScoreGAN):
+    """WGAN-GP (Gulrajani et al. 2017): real digits' scores as far above the fakes' as a
+    discriminator (a critic) can put them while its gradient norm stays near 1 between real and
+    fake digits (a penalty, weight 10). Unlike the paper: one critic step per generator step
+    (not five), Adam as in every variant here (beta_1 0.5, beta_2 0.999; the paper's 0 and 0.9).
+    The critic must have no active dropout or batch norm (the penalty reads one gradient per
+    sample); the targets are not used."""
+
+    penalty_weight = 10.0
+
+    def discriminator_loss(self, images: Any, targets: Any, scores: Any) -> Any:
+        n = ops.shape(scores)[0] // 2  # GAN.train_step stacks n real digits, then n fakes
+        real, fake = images[:n], images[n:]
+        mix = keras.random.uniform((n, 1, 1, 1), seed=self.seed_generator)
+        between = mix * real + (1.0 - mix) * fake
+        with tf.GradientTape() as tape:  # inside the update's tape: the penalty is trained too
+            tape.watch(between)
+            between_scores = self.discriminator(between, training=True)
+        gradients = tape.gradient(between_scores, between)
+        norms = ops.sqrt(ops.sum(ops.square(gradients), axis=(1, 2, 3)) + 1e-12)
+        penalty = ops.mean(ops.square(norms - 1.0))
+        return ops.mean(scores[n:]) - ops.mean(scores[:n]) + self.penalty_weight * penalty
+
+
+LOSSES: dict[str, type[ScoreGAN]] = {"hinge": HingeGAN, "wgan-gp": WassersteinGAN}
+
+
 @dataclasses.dataclass(frozen=True)
 class TunedSpec(ModelSpec):
     """A :class:`ModelSpec` whose two players may take different Adam learning rates (each
-    falls back to ``learning_rate``, both players', when not set) and may play the hinge loss
-    (:class:`HingeGAN`; its discriminator must end without the sigmoid)."""
+    falls back to ``learning_rate``, both players', when not set) and may play another loss than
+    binary cross-entropy (a key of ``LOSSES``; its discriminator must end without the sigmoid)."""
 
     d_learning_rate: float | None = None
     g_learning_rate: float | None = None
-    hinge: bool = False
+    loss: str | None = None
 
     def gan(self, seed: int) -> GAN:
         gan = super().gan(seed)
-        if self.hinge:  # the same seeded networks, played with the other loss
-            gan = HingeGAN(gan.generator, gan.discriminator, real_label=self.real_label, seed=seed)
-        if self.hinge or self.d_learning_rate is not None or self.g_learning_rate is not None:
+        if self.loss:  # the same seeded networks, played with the other loss
+            gan = LOSSES[self.loss](
+                gan.generator, gan.discriminator, real_label=self.real_label, seed=seed
+            )
+        if self.loss or self.d_learning_rate is not None or self.g_learning_rate is not None:
             gan.compile(
                 d_optimizer=adam(self.d_learning_rate or self.learning_rate),
                 g_optimizer=adam(self.g_learning_rate or self.learning_rate),
@@ -101,6 +143,7 @@ C_BASE = dataclasses.replace(
 WIDE_G = partial(models.build_generator, filters=(128, 64))
 WIDE_D = partial(models.build_discriminator, filters=(64, 128))
 D3 = partial(models.build_discriminator, filters=(32, 64, 128))
+C_D3 = partial(models.build_conditional_discriminator, filters=(32, 64, 128))
 
 
 def spectral_discriminator() -> keras.Model:
@@ -115,9 +158,9 @@ def spectral_discriminator() -> keras.Model:
     return keras.Sequential(layers, name="spectral_discriminator")
 
 
-def score_discriminator() -> keras.Model:
-    """Notebook 3's discriminator without its final sigmoid: a score for the hinge loss."""
-    plain = models.build_discriminator()
+def score_discriminator(dropout: float = 0.3) -> keras.Model:
+    """Notebook 3's discriminator without its final sigmoid: a score for :class:`ScoreGAN`."""
+    plain = models.build_discriminator(dropout=dropout)
     body = [layer.__class__.from_config(layer.get_config()) for layer in plain.layers[:-1]]
     stack = [keras.Input(models.IMAGE_SHAPE), *body, keras.layers.Dense(1)]
     return keras.Sequential(stack, name="score_discriminator")
@@ -187,10 +230,24 @@ VARIANTS: dict[str, TunedSpec] = {
     ),
     # Another loss: the hinge, with the shipped three blocks.
     "hinge-d3-lr-1e-3": dataclasses.replace(
-        BASE, build_discriminator=score_discriminator, hinge=True, learning_rate=1e-3
+        BASE, build_discriminator=score_discriminator, loss="hinge", learning_rate=1e-3
     ),
     "hinge-d3-lr-2e-4": dataclasses.replace(
-        BASE, build_discriminator=score_discriminator, hinge=True, learning_rate=2e-4
+        BASE, build_discriminator=score_discriminator, loss="hinge", learning_rate=2e-4
+    ),
+    # Wasserstein with gradient penalty: the critic has three blocks, as the hinge variants'
+    # (compare with d3-lr-1e-3 and hinge-d3-*), and no dropout, as in the paper.
+    "wgan-gp-lr-1e-4": dataclasses.replace(
+        BASE,
+        build_discriminator=partial(score_discriminator, dropout=0.0),
+        loss="wgan-gp",
+        learning_rate=1e-4,
+    ),
+    "wgan-gp-lr-1e-3": dataclasses.replace(
+        BASE,
+        build_discriminator=partial(score_discriminator, dropout=0.0),
+        loss="wgan-gp",
+        learning_rate=1e-3,
     ),
     # Two time-scales (Heusel et al. 2017): the discriminator's steps twice the generator's.
     "ttur-lr-1e-3": dataclasses.replace(BASE, learning_rate=1e-3, d_learning_rate=2e-3),
@@ -202,11 +259,9 @@ VARIANTS: dict[str, TunedSpec] = {
     "c-lr-2e-3": dataclasses.replace(C_BASE, learning_rate=2e-3),
     "c-avg999-lr-1e-3": dataclasses.replace(C_BASE, average_decay=0.999, learning_rate=1e-3),
     "c-batch64-lr-5e-4": dataclasses.replace(C_BASE, batch_size=64, learning_rate=5e-4),
-    "c-d3-lr-1e-3": dataclasses.replace(
-        C_BASE,
-        build_discriminator=partial(models.build_conditional_discriminator, filters=(32, 64, 128)),
-        learning_rate=1e-3,
-    ),
+    "c-d3-lr-1e-3": dataclasses.replace(C_BASE, build_discriminator=C_D3, learning_rate=1e-3),
+    # Notebook 8's two minutes with three blocks: does the larger step pay again?
+    "c-d3-lr-2e-3": dataclasses.replace(C_BASE, build_discriminator=C_D3, learning_rate=2e-3),
     "c-avg9-lr-5e-4": dataclasses.replace(C_BASE, average_decay=0.9, learning_rate=5e-4),
 }
 
