@@ -166,6 +166,10 @@ def score_discriminator(dropout: float = 0.3) -> keras.Model:
     return keras.Sequential(stack, name="score_discriminator")
 
 
+# The Wasserstein critic: scores, and no dropout, as in the paper.
+CRITIC = partial(score_discriminator, dropout=0.0)
+
+
 def layernorm_discriminator() -> keras.Model:
     """Notebook 3's three blocks with layer normalisation in place of dropout after the second
     and third convolutions: the DCGAN paper's batch norm (Radford et al. 2016) is ruled out, its
@@ -239,13 +243,13 @@ VARIANTS: dict[str, TunedSpec] = {
     # (compare with d3-lr-1e-3 and hinge-d3-*), and no dropout, as in the paper.
     "wgan-gp-lr-1e-4": dataclasses.replace(
         BASE,
-        build_discriminator=partial(score_discriminator, dropout=0.0),
+        build_discriminator=CRITIC,
         loss="wgan-gp",
         learning_rate=1e-4,
     ),
     "wgan-gp-lr-1e-3": dataclasses.replace(
         BASE,
-        build_discriminator=partial(score_discriminator, dropout=0.0),
+        build_discriminator=CRITIC,
         loss="wgan-gp",
         learning_rate=1e-3,
     ),
