@@ -2,15 +2,15 @@
 
 Each variant changes one or a few things of the ``dcgan`` (or, for the ``c-`` variants, of the
 conditional ``cdcgan``), both at their first shipped learning rate, 2e-4 (``base``, ``c-base``), of
-``gan_helpers.pretrained``: the widths of its two networks, the weight average's decay, the
-learning rates (both players' or each one's), the batch, the discriminator's dropout, depth or
-spectral normalisation, the loss (hinge or Wasserstein for binary cross-entropy). Every
-variant is trained for ``--minutes`` (5) of training time with the code of
-``benchmarks/time_to_quality.py`` (the batches, determinism and weight average of ``make
-pretrain``) and its weight average scored on 10,000 samples at each of ``--checkpoints``. One
-run at a time; rows are printed as they come and written as JSON to
-``artifacts/benchmarks/tune_dcgan.json`` (appended run by run, so a crash keeps them). Run:
-``make bench-tune`` (all variants, several hours), or e.g. ``BENCH_ARGS="--variants base
+``gan_helpers.pretrained``: the widths of its two networks, the weight average's decay, the learning
+rates (both players' or each one's), the batch, the discriminator's dropout, depth or normalisation,
+the loss (hinge or Wasserstein for binary cross-entropy; or binary cross-entropy with the R1
+penalty, or with top-k training of the generator). Every variant is trained for ``--minutes`` (5) of
+training time with the code of ``benchmarks/time_to_quality.py`` (the batches, determinism and
+weight average of ``make pretrain``) and its weight average scored on 10,000 samples at each of
+``--checkpoints``. One run at a time; rows are printed as they come and written as JSON to
+``artifacts/benchmarks/tune_dcgan.json`` (appended run by run, so a crash keeps them).
+Run: ``make bench-tune`` (all variants, several hours), or e.g. ``BENCH_ARGS="--variants base
 avg999"``.
 """
 
@@ -45,6 +45,10 @@ class ScoreGAN(GAN):
         :meth:`GAN.train_step` stacks them), whose ``targets`` are ``real_label`` and 0."""
         raise NotImplementedError
 
+    def generator_loss(self, scores: Any) -> Any:
+        """The generator's loss on its fakes' ``scores``: lower as they rise."""
+        return -ops.mean(scores)
+
     def update(
         self, model: keras.Model, optimizer: keras.optimizers.Optimizer, inputs: Any, targets: Any
     ) -> tuple[Any, Any]:
@@ -53,7 +57,7 @@ class ScoreGAN(GAN):
             if model is self.discriminator:
                 loss = self.discriminator_loss(inputs, targets, scores)
             else:
-                loss = -ops.mean(scores)
+                loss = self.generator_loss(scores)
         weights = model.trainable_weights
         optimizer.apply(tape.gradient(loss, weights), weights)
         return loss, scores  # one device only: no per-device loss scaling, unlike GAN.update
@@ -92,14 +96,79 @@ class WassersteinGAN(ScoreGAN):
         return ops.mean(scores[n:]) - ops.mean(scores[:n]) + self.penalty_weight * penalty
 
 
-LOSSES: dict[str, type[ScoreGAN]] = {"hinge": HingeGAN, "wgan-gp": WassersteinGAN}
+class R1GAN(ScoreGAN):
+    """Binary cross-entropy, played on the scores (logits) with the non-saturating generator
+    loss as :class:`GAN` plays it, plus the R1 penalty (Mescheder et al. 2018): the squared
+    gradient norm of the real digits' scores, weight ``penalty_weight`` / 2, which keeps the
+    discriminator flat on the data. Dropout stays on; each pass draws its own masks."""
+
+    penalty_weight = 1.0
+
+    def discriminator_loss(self, images: Any, targets: Any, scores: Any) -> Any:
+        n = ops.shape(scores)[0] // 2  # GAN.train_step stacks n real digits, then n fakes
+        real = images[:n]
+        with tf.GradientTape() as tape:  # inside the update's tape: the penalty is trained too
+            tape.watch(real)
+            real_scores = self.discriminator(real, training=True)
+        gradients = tape.gradient(real_scores, real)  # of their sum: one row per digit
+        penalty = ops.mean(ops.sum(ops.square(gradients), axis=(1, 2, 3)))
+        crossentropy = keras.losses.binary_crossentropy(targets, scores, from_logits=True)
+        return ops.mean(crossentropy) + 0.5 * self.penalty_weight * penalty
+
+    def generator_loss(self, scores: Any) -> Any:
+        return ops.mean(ops.softplus(-scores))  # -log D(G(z)), as the composite's loss
+
+
+class R1TenthGAN(R1GAN):
+    """:class:`R1GAN` with a tenth of its penalty."""
+
+    penalty_weight = 0.1
+
+
+class TopKGAN(GAN):
+    """Top-k training (Sinha et al. 2020): the generator learns only from the ``top`` share of
+    its fakes that the discriminator finds most real; the worst are not pushed around. Binary
+    cross-entropy otherwise, as :class:`GAN`."""
+
+    top = 0.5
+
+    def update(
+        self, model: keras.Model, optimizer: keras.optimizers.Optimizer, inputs: Any, targets: Any
+    ) -> tuple[Any, Any]:
+        if model is self.discriminator:
+            return super().update(model, optimizer, inputs, targets)
+        k = int(self.top * inputs.shape[0])  # the batch is a static shape in fit()'s graph
+        with tf.GradientTape() as tape:
+            verdicts = model(inputs, training=True)
+            best = ops.top_k(verdicts[:, 0], k).values
+            loss = self.loss_fn(targets[:k], best[:, None])
+        weights = model.trainable_weights
+        optimizer.apply(tape.gradient(loss, weights), weights)
+        return loss, verdicts
+
+
+class TopThreeQuartersGAN(TopKGAN):
+    """:class:`TopKGAN` learning from three quarters of the fakes."""
+
+    top = 0.75
+
+
+LOSSES: dict[str, type[GAN]] = {
+    "top-half": TopKGAN,
+    "top-three-quarters": TopThreeQuartersGAN,
+    "hinge": HingeGAN,
+    "wgan-gp": WassersteinGAN,
+    "r1": R1GAN,
+    "r1-tenth": R1TenthGAN,
+}
 
 
 @dataclasses.dataclass(frozen=True)
 class TunedSpec(ModelSpec):
     """A :class:`ModelSpec` whose two players may take different Adam learning rates (each
     falls back to ``learning_rate``, both players', when not set) and may play another loss than
-    binary cross-entropy (a key of ``LOSSES``; its discriminator must end without the sigmoid)."""
+    binary cross-entropy alone (a key of ``LOSSES``; a :class:`ScoreGAN`'s discriminator must end
+    without the sigmoid)."""
 
     d_learning_rate: float | None = None
     g_learning_rate: float | None = None
@@ -253,6 +322,19 @@ VARIANTS: dict[str, TunedSpec] = {
         loss="wgan-gp",
         learning_rate=1e-3,
     ),
+    # Two more losses: R1 (a penalty on the discriminator) and top-k (the generator's loss).
+    "r1-d3-lr-1e-3": dataclasses.replace(
+        BASE, build_discriminator=score_discriminator, learning_rate=1e-3, loss="r1"
+    ),
+    "r1-tenth-d3-lr-1e-3": dataclasses.replace(
+        BASE, build_discriminator=score_discriminator, learning_rate=1e-3, loss="r1-tenth"
+    ),
+    "top-half-d3-lr-1e-3": dataclasses.replace(
+        BASE, build_discriminator=D3, learning_rate=1e-3, loss="top-half"
+    ),
+    "top-3q-d3-lr-1e-3": dataclasses.replace(
+        BASE, build_discriminator=D3, learning_rate=1e-3, loss="top-three-quarters"
+    ),
     # Two time-scales (Heusel et al. 2017): the discriminator's steps twice the generator's.
     "ttur-lr-1e-3": dataclasses.replace(BASE, learning_rate=1e-3, d_learning_rate=2e-3),
     # Short runs (the notebooks' two minutes): does a faster start come from larger steps?
@@ -264,6 +346,13 @@ VARIANTS: dict[str, TunedSpec] = {
     "c-avg999-lr-1e-3": dataclasses.replace(C_BASE, average_decay=0.999, learning_rate=1e-3),
     "c-batch64-lr-5e-4": dataclasses.replace(C_BASE, batch_size=64, learning_rate=5e-4),
     "c-d3-lr-1e-3": dataclasses.replace(C_BASE, build_discriminator=C_D3, learning_rate=1e-3),
+    # The five-minute conditional goal's one miss (seed 2): do longer averages help?
+    "c-d3-avg999-lr-1e-3": dataclasses.replace(
+        C_BASE, build_discriminator=C_D3, learning_rate=1e-3, average_decay=0.999
+    ),
+    "c-d3-avg995-lr-1e-3": dataclasses.replace(
+        C_BASE, build_discriminator=C_D3, learning_rate=1e-3, average_decay=0.995
+    ),
     # Notebook 8's two minutes with three blocks: does the larger step pay again?
     "c-d3-lr-2e-3": dataclasses.replace(C_BASE, build_discriminator=C_D3, learning_rate=2e-3),
     "c-avg9-lr-5e-4": dataclasses.replace(C_BASE, average_decay=0.9, learning_rate=5e-4),
