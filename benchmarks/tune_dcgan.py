@@ -154,12 +154,12 @@ class TopThreeQuartersGAN(TopKGAN):
 
 
 LOSSES: dict[str, type[GAN]] = {
-    "top-half": TopKGAN,
-    "top-three-quarters": TopThreeQuartersGAN,
     "hinge": HingeGAN,
     "wgan-gp": WassersteinGAN,
     "r1": R1GAN,
     "r1-tenth": R1TenthGAN,
+    "top-half": TopKGAN,
+    "top-three-quarters": TopThreeQuartersGAN,
 }
 
 
